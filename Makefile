@@ -1,0 +1,35 @@
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Chainer's sdist needs setuptools<81 in pip's isolated build environment: newer pip reads
+# PIP_BUILD_CONSTRAINT for that, older pip applies PIP_CONSTRAINT to it.
+PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt PIP_BUILD_CONSTRAINT=$(CURDIR)/constraints.txt $(VENV)/bin/pip
+DEMO_DATA := data/fillets
+DEMO_RUN ?= results/demo
+DEMO_TRAIN_ARGS ?= --preset tiny --iterations 300
+PYTEST_ARGS ?=
+
+.PHONY: install test demo bench clean
+
+$(VENV)/.installed: setup.py constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+$(DEMO_DATA)/manifest.csv: | install
+	$(PY) -m chainer_vc.corpus.fillets fetch $(DEMO_DATA)
+
+demo: install $(DEMO_DATA)/manifest.csv
+	$(PY) train.py --gpu -1 --manifest $(DEMO_DATA)/manifest.csv --out $(DEMO_RUN) $(DEMO_TRAIN_ARGS)
+
+bench: install
+	$(PY) bench/run.py --all --out results/benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

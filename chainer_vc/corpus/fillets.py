@@ -1,0 +1,126 @@
+"""A small real-speech demo corpus: the Czech dub of the game Fish Fillets.
+
+Debian's ``fillets-ng-data-cs`` holds the voices of two actors: the small fish (female,
+about 256 Hz) in ``sound/<level>/cs/<level>-m-*.ogg`` and the big fish (male, about 135 Hz)
+in ``<level>-v-*.ogg``. Other prefixes are other characters and are left out. So are the
+two levels whose fish lines have no level prefix (``rush/cs/m-*.ogg``, ``fdto/cs/*-m.ogg``):
+they are 44.1 kHz where the rest is 22.05 kHz, and both fish sound 20-25 % lower in them,
+as if another actor or session recorded them; the demo wants two consistent voices.
+
+Nothing downloaded here is committed: fetch into ``data/``, which is git-ignored.
+
+    python -m chainer_vc.corpus.fillets fetch data/fillets
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Optional, Sequence
+
+import soundfile
+
+from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance, read_manifest, write_manifest
+from chainer_vc.errors import InputError
+
+PACKAGE = 'fillets-ng-data-cs'
+SOUND_DIR = pathlib.Path('usr/share/games/fillets-ng/sound')
+_FISH_FILE = re.compile(r'^[^-]+-([mv])-.+\.ogg$')
+SPEAKERS = {'m': ('small_fish', 'female'), 'v': ('big_fish', 'male')}
+
+
+def build_manifest(extracted_root: PathLike, manifest_path: PathLike) -> Corpus:
+    """Write a ``path,speaker,sex`` manifest of the two fish found in an extracted package."""
+    sound = pathlib.Path(extracted_root) / SOUND_DIR
+    if not sound.is_dir():
+        raise InputError(f'{extracted_root}: no {SOUND_DIR}/ (not an extracted {PACKAGE})')
+    utterances = []
+    for path in sorted(sound.rglob('*.ogg')):
+        match = _FISH_FILE.match(path.name)
+        if match and path.parent.name == 'cs':
+            speaker, sex = SPEAKERS[match.group(1)]
+            utterances.append(Utterance(path.resolve(), {'speaker': speaker, 'sex': sex}))
+    if not utterances:
+        raise InputError(f'{sound}: no <level>/cs/<level>-m-*.ogg or -v-*.ogg files')
+    corpus = Corpus(utterances, ('speaker', 'sex'))
+    write_manifest(corpus, manifest_path)
+    return corpus
+
+
+def fetch(dest: PathLike) -> pathlib.Path:
+    """Download and unpack the package into ``dest/extracted``; returns ``dest/manifest.csv``."""
+    dest = pathlib.Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as download_dir:
+        _run(['apt-get', 'download', PACKAGE], download_dir,
+             'the package list may be stale or empty: run `sudo apt-get update` first')
+        debs = sorted(pathlib.Path(download_dir).glob('*.deb'))
+        if not debs:
+            raise InputError(f'apt-get download {PACKAGE} left no .deb in {download_dir}')
+        _run(['dpkg', '-x', str(debs[0]), str((dest / 'extracted').absolute())], download_dir,
+             'dpkg is needed to unpack the package')
+        debs[0].unlink()
+    manifest = dest / 'manifest.csv'
+    build_manifest(dest / 'extracted', manifest)
+    return manifest
+
+
+def summary(corpus: Corpus) -> dict:
+    """``{speaker: {'utterances', 'seconds', 'sample_rates', 'channels'}}``."""
+    table = collections.defaultdict(lambda: {'utterances': 0, 'seconds': 0.0,
+                                             'sample_rates': set(), 'channels': set()})
+    for utterance in corpus.utterances:
+        try:
+            info = soundfile.info(str(utterance.path))
+        except RuntimeError as error:
+            raise InputError(f'{utterance.path}: cannot read audio ({error})') from None
+        row = table[utterance.labels['speaker']]
+        row['utterances'] += 1
+        row['seconds'] += info.duration
+        row['sample_rates'].add(info.samplerate)
+        row['channels'].add(info.channels)
+    return dict(table)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog='python -m chainer_vc.corpus.fillets',
+                                     description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest='command', required=True)
+    fetch_parser = commands.add_parser('fetch', help=f'download {PACKAGE}, write a manifest')
+    fetch_parser.add_argument('dest', type=pathlib.Path)
+    args = parser.parse_args(argv)
+    try:
+        manifest = fetch(args.dest)
+        table = summary(read_manifest(manifest))
+    except InputError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return InputError.exit_code
+    print(f'manifest: {manifest}')
+    for speaker, row in sorted(table.items()):
+        print(f'{speaker}: {row["utterances"]} utterances, {row["seconds"] / 60:.1f} min, '
+              f'sample rates {_join(row["sample_rates"])} Hz, '
+              f'channels {_join(row["channels"])}')
+    return 0
+
+
+def _run(command: list, cwd: str, hint: str) -> None:
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    except OSError as error:
+        raise InputError(f'{command[0]}: cannot run ({error.strerror}); {hint}') from None
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines()
+        reason = lines[-1] if lines else f'exit code {result.returncode}'
+        raise InputError(f'{" ".join(command)} failed ({reason}); {hint}')
+
+
+def _join(values) -> str:
+    return '/'.join(str(value) for value in sorted(values))
+
+
+if __name__ == '__main__':
+    sys.exit(main())

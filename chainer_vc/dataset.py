@@ -1,0 +1,98 @@
+"""Training examples: random spectrogram windows of a corpus's utterances, with labels."""
+from __future__ import annotations
+
+import sys
+from typing import Callable, Optional, Sequence
+
+import chainer
+import numpy as np
+
+from chainer_vc import audio, features
+from chainer_vc.errors import InputError
+from chainer_vc.features import SpectrogramConfig
+from chainer_vc.labels import LabelSchema
+
+# A file whose peak is below -80 dBFS holds nothing to learn from.
+SILENT_FILE_PEAK = 1e-4
+# The seed's rule ("discard if RMS exceeds 0.5 (silence)") is garbled. Ours: a window is
+# silent when its RMS is below 1/10 (-20 dB) of its utterance's RMS; such a window is
+# redrawn, at most MAX_REDRAWS times, after which the loudest draw is kept.
+SILENT_WINDOW_RATIO = 0.1
+MAX_REDRAWS = 10
+
+
+class SpectrogramDataset(chainer.dataset.DatasetMixin):
+    """One item per usable utterance: (spectrogram (1, frames, bins) float32 in [0, 1],
+    generator-input labels (input_size,) float32, classification target (class_size,) int32).
+
+    Each access draws a random window of ``config.segment_samples`` samples, peak-normalised
+    into [-1, 1]; utterances shorter than a window are zero-padded. Audio is decoded and
+    resampled once, when the dataset is built; unreadable or silent files are reported once
+    and skipped, and a corpus with no usable file is an InputError.
+    """
+
+    def __init__(self, paths: Sequence, codes: np.ndarray, schema: LabelSchema,
+                 config: Optional[SpectrogramConfig] = None, seed: Optional[int] = None,
+                 warn: Callable[[str], None] = lambda message: print(message, file=sys.stderr)):
+        self.config = config or SpectrogramConfig()
+        self.schema = schema
+        self._rng = np.random.default_rng(seed)
+        self.paths, self.signals, kept = [], [], []
+        for index, path in enumerate(paths):
+            samples = _load_usable(path, self.config.sample_rate, warn)
+            if samples is not None:
+                self.paths.append(path)
+                self.signals.append(samples)
+                kept.append(index)
+        if not self.signals:
+            raise InputError(f'none of the corpus\'s {len(paths)} audio files is usable '
+                             '(all unreadable or silent)')
+        self.codes = np.asarray(codes, dtype=np.int32)[kept]
+        self._rms = [float(np.sqrt(np.mean(np.square(s, dtype=np.float64)))) for s in self.signals]
+        self._inputs = schema.generator_input(self.codes)
+        self._targets = schema.classification_target(self.codes)
+
+    @classmethod
+    def from_corpus(cls, corpus, schema: LabelSchema, config=None, seed=None, **kwargs):
+        return cls([u.path for u in corpus.utterances], corpus.codes(schema), schema,
+                   config, seed, **kwargs)
+
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    def label_combinations(self) -> np.ndarray:
+        """The distinct label codes of the corpus (n, n_groups): targets are drawn from these."""
+        return np.unique(self.codes, axis=0)
+
+    def segment(self, i: int) -> np.ndarray:
+        """A random non-silent window of utterance ``i``, peak-normalised into [-1, 1]."""
+        signal, length = self.signals[i], self.config.segment_samples
+        if len(signal) <= length:
+            return audio.peak_normalize(np.pad(signal, (0, length - len(signal))))
+        threshold = SILENT_WINDOW_RATIO * self._rms[i]
+        best, best_rms = None, -1.0
+        for _ in range(MAX_REDRAWS):
+            start = int(self._rng.integers(0, len(signal) - length + 1))
+            window = signal[start:start + length]
+            rms = float(np.sqrt(np.mean(np.square(window, dtype=np.float64))))
+            if rms > best_rms:
+                best, best_rms = window, rms
+            if rms >= threshold:
+                break
+        return audio.peak_normalize(best)
+
+    def get_example(self, i: int):
+        spectrogram = features.analyze(self.segment(i), self.config.sample_rate, self.config)
+        return spectrogram[None], self._inputs[i], self._targets[i]
+
+
+def _load_usable(path, sample_rate: int, warn) -> Optional[np.ndarray]:
+    try:
+        samples, _ = audio.load(path, sample_rate)
+    except InputError as error:
+        warn(f'skipped: {error}')
+        return None
+    if float(np.max(np.abs(samples))) < SILENT_FILE_PEAK:
+        warn(f'skipped: {path}: the audio is silent')
+        return None
+    return samples

@@ -1,0 +1,127 @@
+"""The seed's Generator and Discriminator (SPEC.md's tables), as Chainer Chains."""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import chainer
+import chainer.functions as F
+import chainer.links as L
+
+
+class ConvBlock(chainer.Chain):
+    """Convolution (or deconvolution), optional BatchNormalization, optional activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, ksize, stride=1, pad=0, *,
+                 deconv: bool = False, batch_norm: bool = True,
+                 activation: Optional[Callable] = F.relu):
+        super().__init__()
+        self.activation = activation
+        conv_class = L.Deconvolution2D if deconv else L.Convolution2D
+        with self.init_scope():
+            self.conv = conv_class(in_channels, out_channels, ksize, stride, pad)
+            self.bn = L.BatchNormalization(out_channels) if batch_norm else None
+
+    def forward(self, x):
+        h = self.conv(x)
+        if self.bn is not None:
+            h = self.bn(h)
+        return self.activation(h) if self.activation is not None else h
+
+
+class ResBlock(chainer.Chain):
+    """conv-BN-ReLU-conv-BN plus the identity, as in StarGAN (the log does not draw it)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        with self.init_scope():
+            self.block1 = ConvBlock(channels, channels, 3, 1, 1)
+            self.block2 = ConvBlock(channels, channels, 3, 1, 1, activation=None)
+
+    def forward(self, x):
+        return x + self.block2(self.block1(x))
+
+
+class Generator(chainer.Chain):
+    """G(x, c): spectrogram (B, 1, frames, 256) in [0, 1] and labels (B, label_size) ->
+    spectrogram (B, 1, frames, 256) in (0, 1). ``frames`` must be a multiple of 8."""
+
+    def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
+                 n_res_blocks: int = 6):
+        super().__init__()
+        c1, c2, c3, c4 = channels
+        self.label_size = label_size
+        self.n_res_blocks = n_res_blocks
+        with self.init_scope():
+            self.down1 = ConvBlock(1, c1, 7, 1, 3)
+            self.down2 = ConvBlock(c1, c2, 4, 2, 1)
+            self.down3 = ConvBlock(c2, c3, 4, 2, 1)
+            self.down4 = ConvBlock(c3, c4, 4, 2, 1)
+            # Input width c4 + label_size (1735 for the seed); the log's 1607 is a copy slip.
+            self.merge = ConvBlock(c4 + label_size, c4, 3, 1, 1)
+            for i in range(1, n_res_blocks + 1):
+                setattr(self, f'res{i}', ResBlock(c4))
+            self.up1 = ConvBlock(c4, c3, 4, 2, 1, deconv=True)
+            self.up2 = ConvBlock(c3, c2, 4, 2, 1, deconv=True)
+            self.up3 = ConvBlock(c2, c1, 4, 2, 1, deconv=True)
+            self.up4 = ConvBlock(c1, 1, 7, 1, 3, deconv=True, batch_norm=False,
+                                 activation=F.sigmoid)
+
+    def encode(self, x):
+        return self.down4(self.down3(self.down2(self.down1(x))))
+
+    def condition(self, h, c):
+        """Tile the labels over the bottleneck, concatenate, merge."""
+        batch, _, height, width = h.shape
+        tiled = F.broadcast_to(F.reshape(c, (batch, self.label_size, 1, 1)),
+                               (batch, self.label_size, height, width))
+        return self.merge(F.concat((h, tiled), axis=1))
+
+    def decode(self, h):
+        for i in range(1, self.n_res_blocks + 1):
+            h = getattr(self, f'res{i}')(h)
+        return self.up4(self.up3(self.up2(self.up1(h))))
+
+    def forward(self, x, c):
+        return self.decode(self.condition(self.encode(x), c))
+
+
+def _leaky_relu(x):
+    return F.leaky_relu(x, slope=0.2)
+
+
+class Discriminator(chainer.Chain):
+    """D(x) -> (feature (B, 1024, 4, 4), classification (B, class_size),
+    adversarial (B, 1, 4, 4)) for x (B, 1, frames, 256)."""
+
+    def __init__(self, class_size: int, frames: int = 64,
+                 channels: Sequence[int] = (32, 64, 128, 256, 512, 1024)):
+        super().__init__()
+        self.n_convs = len(channels)
+        with self.init_scope():
+            height, in_channels = frames, 1
+            for i, out_channels in enumerate(channels, start=1):
+                # Halve the height down to 4, then keep it: gives cfcefd21's k4 s2 x4 then
+                # k(3,4) s(1,2) x2 on 64 frames, and 9ada9179's k4 s2 x6 on 256 frames.
+                if height > 4:
+                    ksize, stride, height = 4, 2, height // 2
+                else:
+                    ksize, stride = (3, 4), (1, 2)
+                setattr(self, f'conv{i}', ConvBlock(
+                    in_channels, out_channels, ksize, stride, 1,
+                    batch_norm=False, activation=_leaky_relu))
+                in_channels = out_channels
+            # Pad 0, not the log's 1: pad 1 gives 3 x 3, the log's own output is 1 x 1.
+            self.clazz = L.Convolution2D(in_channels, class_size, 4, 1, 0)
+            self.discriminate = L.Convolution2D(in_channels, 1, 3, 1, 1)
+
+    def features(self, x):
+        h = x
+        for i in range(1, self.n_convs + 1):
+            h = getattr(self, f'conv{i}')(h)
+        return h
+
+    def forward(self, x):
+        feature = self.features(x)
+        # A feature map larger than 4 x 4 (longer inputs) gives a map of class scores: average it.
+        classification = F.mean(self.clazz(feature), axis=(2, 3))
+        return feature, classification, self.discriminate(feature)

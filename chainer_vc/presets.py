@@ -1,0 +1,52 @@
+"""Network and batch presets, in one place.
+
+- ``cfcefd21``: the seed. 64 frames (17152 samples, 1.07 s), batch 5.
+- ``9ada9179``: the model cfcefd21 starts from and compares against. 256 frames
+  (66304 samples, 4.14 s), batch 2 (the largest that fitted the author's GPU).
+- ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+from chainer_vc.features import SpectrogramConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    name: str
+    frames: int
+    batchsize: int
+    gen_channels: tuple = (32, 64, 128, 256)
+    n_res_blocks: int = 6
+    dis_channels: tuple = (32, 64, 128, 256, 512, 1024)
+    epochs: int = 1000
+    description: str = ''
+
+    def __post_init__(self):
+        object.__setattr__(self, 'gen_channels', tuple(self.gen_channels))
+        object.__setattr__(self, 'dis_channels', tuple(self.dis_channels))
+
+    def spectrogram_config(self) -> SpectrogramConfig:
+        return SpectrogramConfig(frames=self.frames)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> 'Preset':
+        return cls(**data)
+
+
+PRESETS = {
+    preset.name: preset for preset in (
+        Preset('cfcefd21', frames=64, batchsize=5,
+               description='the seed: 64 frames, batch 5 (10.07 h for 1000 epochs)'),
+        Preset('9ada9179', frames=256, batchsize=2,
+               description='the baseline: 256 frames, batch 2 (22.68 h for 1000 epochs)'),
+        Preset('tiny', frames=64, batchsize=5, gen_channels=(4, 8, 16, 32),
+               dis_channels=(4, 8, 16, 32, 64, 128),
+               description='cfcefd21 with 1/8 of the channels, for tests and demos'),
+    )
+}

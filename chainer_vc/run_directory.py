@@ -1,0 +1,149 @@
+"""A run directory is a self-contained model: ``model.json`` plus weights.
+
+``model.json`` holds everything conversion needs (preset and network sizes, feature
+config, label schema with class names). Weights are ``gen_iter_<N>.npz`` and
+``dis_iter_<N>.npz``; each also embeds the feature config it was trained with, so
+weights moved next to a different ``model.json`` are caught.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Mapping, Optional, Tuple, Union
+
+import chainer
+import numpy as np
+
+from chainer_vc.errors import InputError
+from chainer_vc.features import SpectrogramConfig
+from chainer_vc.labels import LabelSchema
+from chainer_vc.models import Discriminator, Generator
+from chainer_vc.presets import Preset
+
+MODEL_JSON = 'model.json'
+FORMAT = 'chainer_vc.model/1'
+_FEATURES_KEY = 'chainer_vc_features'
+_WEIGHTS_PATTERN = re.compile(r'^(gen|dis)_iter_(\d+)\.npz$')
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    preset: Preset
+    features: SpectrogramConfig
+    labels: LabelSchema
+    training: Mapping = dataclasses.field(default_factory=dict)
+
+    def build_generator(self) -> Generator:
+        return Generator(self.labels.input_size, self.preset.gen_channels,
+                         self.preset.n_res_blocks)
+
+    def build_discriminator(self) -> Discriminator:
+        return Discriminator(self.labels.class_size, self.features.frames,
+                             self.preset.dis_channels)
+
+    def to_dict(self) -> dict:
+        return {'format': FORMAT, 'preset': self.preset.to_dict(),
+                'features': self.features.to_dict(), 'labels': self.labels.to_dict(),
+                'training': dict(self.training)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> 'ModelConfig':
+        return cls(Preset.from_dict(data['preset']),
+                   SpectrogramConfig.from_dict(data['features']),
+                   LabelSchema.from_dict(data['labels']), data.get('training', {}))
+
+    def save(self, run_dir: Union[str, Path]) -> Path:
+        path = Path(run_dir) / MODEL_JSON
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + '\n')
+        return path
+
+    @classmethod
+    def load(cls, run_dir: Union[str, Path]) -> 'ModelConfig':
+        path = Path(run_dir) / MODEL_JSON
+        if not path.is_file():
+            raise InputError(f'{run_dir}: not a model directory (no {MODEL_JSON})')
+        try:
+            data = json.loads(path.read_text())
+            if data.get('format') != FORMAT:
+                raise ValueError(f'format is {data.get("format")!r}, expected {FORMAT!r}')
+            return cls.from_dict(data)
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(f'{path}: not a valid model description ({error})') from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(handle, 'w') as file:
+            file.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def weights_saver(features: SpectrogramConfig):
+    """A ``savefun`` for ``snapshot_object`` that embeds the feature config in the npz."""
+    def save(filename, link):
+        serializer = chainer.serializers.DictionarySerializer()
+        serializer.save(link)
+        serializer.target[_FEATURES_KEY] = np.array(json.dumps(features.to_dict()))
+        with open(filename, 'wb') as file:
+            np.savez(file, **serializer.target)
+    return save
+
+
+def list_weights(run_dir: Union[str, Path], network: str = 'gen') -> dict:
+    """``{iteration: path}`` of the weights of ``network`` ('gen' or 'dis') in ``run_dir``."""
+    found = {}
+    for path in Path(run_dir).iterdir():
+        match = _WEIGHTS_PATTERN.match(path.name)
+        if match and match.group(1) == network:
+            found[int(match.group(2))] = path
+    return found
+
+
+def find_weights(run_dir: Union[str, Path], snapshot: Optional[str] = None,
+                 network: str = 'gen') -> Path:
+    """The newest weights, or those named by ``snapshot`` (an iteration number or a path)."""
+    if snapshot is not None and not str(snapshot).isdigit():
+        path = Path(snapshot)
+        if not path.is_file():
+            raise InputError(f'{snapshot}: no such weights file')
+        return path
+    found = list_weights(run_dir, network)
+    if not found:
+        raise InputError(f'{run_dir}: no {network}_iter_*.npz weights (has training run?)')
+    if snapshot is None:
+        return found[max(found)]
+    if int(snapshot) not in found:
+        raise InputError(f'{run_dir}: no weights for iteration {snapshot} '
+                         f'(have: {", ".join(map(str, sorted(found)))})')
+    return found[int(snapshot)]
+
+
+def load_weights(path: Path, link: chainer.Link, features: SpectrogramConfig) -> None:
+    try:
+        with np.load(path) as npz:
+            stored = npz[_FEATURES_KEY].item() if _FEATURES_KEY in npz.files else None
+            if stored is not None and json.loads(stored) != features.to_dict():
+                raise InputError(f'{path}: weights were trained with a different feature '
+                                 f'config than {MODEL_JSON} describes')
+            chainer.serializers.NpzDeserializer(npz, strict=True).load(link)
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f'{path}: cannot load weights ({reason})') from None
+
+
+def load_generator(run_dir: Union[str, Path],
+                   snapshot: Optional[str] = None) -> Tuple[Generator, ModelConfig]:
+    """The trained generator of a run directory, and the config it was trained with."""
+    config = ModelConfig.load(run_dir)
+    generator = config.build_generator()
+    load_weights(find_weights(run_dir, snapshot, 'gen'), generator, config.features)
+    return generator, config

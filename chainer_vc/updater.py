@@ -1,0 +1,190 @@
+"""The seed's StarGAN training step (9ada9179, kept by cfcefd21) as a Chainer updater."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Mapping, Optional
+
+import chainer
+import chainer.functions as F
+import numpy as np
+from chainer import training
+
+from chainer_vc.labels import LabelSchema, drop_groups
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The seed's training numbers (SPEC.md, "Training")."""
+    n_dis: int = 5
+    lambda_gp: float = 10.0
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_fm: float = 10.0
+    # 47c97768's identity-mapping loss (10 x MSE(G(x, c_real), x)); 9ada9179 removed it.
+    lambda_id: float = 0.0
+    # fbf548f6's label-group dropout on the target labels (0.5 there); off in the seed.
+    label_dropout: float = 0.0
+    lr: float = 1e-5
+    lr_decay: float = 10 ** -0.5
+    lr_decay_epochs: int = 100
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss term became NaN or infinite."""
+
+
+def wasserstein_distance(adv_real, adv_fake):
+    """The critic's estimate mean(D(real)) - mean(D(fake)); the D loss is its negative."""
+    return F.mean(adv_real) - F.mean(adv_fake)
+
+
+def gradient_penalty(discriminator, x_mid):
+    """mean over the batch of (||dD_adv(x_mid)/dx_mid||_2 - 1)^2, with double backprop."""
+    x_mid = chainer.Variable(x_mid)
+    _, _, adv = discriminator(x_mid)
+    grad, = chainer.grad([F.sum(adv)], [x_mid], enable_double_backprop=True)
+    # The 1e-12 keeps the square root differentiable where a gradient is exactly zero.
+    norm = F.sqrt(F.sum(F.square(grad), axis=(1, 2, 3)) + 1e-12)
+    return F.mean(F.square(norm - 1.0))
+
+
+def classification_loss(logits, target):
+    """Sigmoid cross-entropy over labelled groups (-1 entries are ignored)."""
+    return F.sigmoid_cross_entropy(logits, target)
+
+
+def classification_accuracy(logits, target, schema: LabelSchema) -> Optional[float]:
+    """Fraction of (sample, labelled group) pairs whose highest logit is the true class."""
+    logits, target = chainer.backend.CpuDevice().send((_array(logits), _array(target)))
+    hits, count = 0, 0
+    for group, offset in zip(schema.groups, schema.offsets):
+        block = slice(offset, offset + len(group.classes))
+        labelled = target[:, offset] != -1
+        hits += int(np.sum(np.argmax(logits[labelled, block], axis=1)
+                           == np.argmax(target[labelled, block], axis=1)))
+        count += int(np.sum(labelled))
+    return hits / count if count else None
+
+
+def _array(x):
+    return x.array if isinstance(x, chainer.Variable) else x
+
+
+class StarGANUpdater(training.StandardUpdater):
+    """One iteration = ``n_dis`` (5) discriminator updates, then 1 generator update.
+
+    Each D update draws a real batch (x_real with its labels) from the ``main`` iterator,
+    a second real batch x_orig from the ``orig`` iterator, and target labels c_fake from the
+    corpus's real label combinations. The G update uses the last D update's batches.
+    """
+
+    def __init__(self, iterators: Mapping, optimizers: Mapping, schema: LabelSchema,
+                 label_combinations: np.ndarray, config: TrainingConfig = TrainingConfig(),
+                 device=None, seed: Optional[int] = None):
+        super().__init__(iterators, optimizers,
+                         device=device if device is not None else '@numpy')
+        self.schema = schema
+        self.config = config
+        self.label_combinations = np.asarray(label_combinations, dtype=np.int32)
+        self._rng = np.random.default_rng(seed)
+
+    @property
+    def gen(self):
+        return self.get_optimizer('gen').target
+
+    @property
+    def dis(self):
+        return self.get_optimizer('dis').target
+
+    def update_core(self):
+        for step in range(self.config.n_dis):
+            batch = self._next_batches()
+            # Only the last D update's fake goes on to the G update, so only it keeps a graph.
+            with chainer.using_config('enable_backprop', step == self.config.n_dis - 1):
+                fake = self.gen(batch['x_real'], batch['c_fake'])
+            self.update_discriminator(batch, fake.array)
+        self.update_generator(batch, fake)
+        if self.get_iterator('main').is_new_epoch:
+            for optimizer in self.get_all_optimizers().values():
+                optimizer.new_epoch(auto=True)
+
+    def _next_batches(self) -> dict:
+        x_real, c_real, t_real = self.converter(
+            self.get_iterator('main').next(), self.input_device)
+        x_orig, _, _ = self.converter(self.get_iterator('orig').next(), self.input_device)
+        c_fake, t_fake = self._sample_targets(len(x_real))
+        return {'x_real': x_real, 'c_real': c_real, 't_real': t_real, 'x_orig': x_orig,
+                'c_fake': c_fake, 't_fake': t_fake}
+
+    def _sample_targets(self, n: int):
+        """Target labels drawn from the corpus's real label combinations."""
+        rows = self._rng.integers(0, len(self.label_combinations), size=n)
+        codes = self.label_combinations[rows]
+        if self.config.label_dropout > 0:
+            codes = drop_groups(codes, self._rng, self.config.label_dropout)
+        c_fake = self.schema.generator_input(codes)
+        t_fake = self.schema.classification_target(codes)
+        return self.input_device.send((c_fake, t_fake))
+
+    def update_discriminator(self, batch: dict, fake):
+        """WGAN critic loss + lambda_gp x gradient penalty + classification of x_real."""
+        dis, config, xp = self.dis, self.config, self.dis.xp
+        _, cls_real, adv_real = dis(batch['x_real'])
+        _, _, adv_fake = dis(fake)
+        wasserstein = wasserstein_distance(adv_real, adv_fake)
+        epsilon = xp.random.uniform(0, 1, (len(fake), 1, 1, 1)).astype(fake.dtype)
+        penalty = gradient_penalty(dis, epsilon * fake + (1 - epsilon) * batch['x_orig'])
+        loss_cls = classification_loss(cls_real, batch['t_real'])
+        loss = -wasserstein + config.lambda_gp * penalty + config.lambda_cls * loss_cls
+        self._check_finite(loss, {'dis/wasserstein': wasserstein, 'dis/loss_gp': penalty,
+                                  'dis/loss_cls': loss_cls})
+        dis.cleargrads()
+        loss.backward()
+        self.get_optimizer('dis').update()
+        chainer.report({'loss': loss, 'wasserstein': wasserstein, 'loss_gp': penalty,
+                        'loss_cls': loss_cls}, dis)
+        self._report_accuracy(cls_real, batch['t_real'], dis)
+
+    def update_generator(self, batch: dict, fake):
+        """Adversarial + classification of the fake + cycle reconstruction + feature matching."""
+        gen, dis, config = self.gen, self.dis, self.config
+        feature_fake, cls_fake, adv_fake = dis(fake)
+        with chainer.no_backprop_mode():
+            feature_orig = dis.features(batch['x_orig'])
+        terms = {
+            'gen/loss_adv': -F.mean(adv_fake),
+            'gen/loss_cls': classification_loss(cls_fake, batch['t_fake']),
+            'gen/loss_rec': F.mean_squared_error(gen(fake, batch['c_real']), batch['x_real']),
+            'gen/loss_fm': F.mean_squared_error(feature_fake, feature_orig.array),
+        }
+        weights = {'gen/loss_adv': 1.0, 'gen/loss_cls': config.lambda_cls,
+                   'gen/loss_rec': config.lambda_rec, 'gen/loss_fm': config.lambda_fm}
+        if config.lambda_id > 0:
+            terms['gen/loss_id'] = F.mean_squared_error(
+                gen(batch['x_real'], batch['c_real']), batch['x_real'])
+            weights['gen/loss_id'] = config.lambda_id
+        loss = sum(weights[name] * term for name, term in terms.items())
+        self._check_finite(loss, terms)
+        gen.cleargrads()
+        loss.backward()
+        self.get_optimizer('gen').update()
+        chainer.report({'loss': loss}, gen)
+        chainer.report({name.split('/', 1)[1]: term for name, term in terms.items()}, gen)
+        self._report_accuracy(cls_fake, batch['t_fake'], gen)
+
+    def _report_accuracy(self, logits, target, observer):
+        accuracy = classification_accuracy(logits, target, self.schema)
+        if accuracy is not None:
+            chainer.report({'acc': accuracy}, observer)
+
+    def _check_finite(self, loss, terms: Mapping):
+        if math.isfinite(float(loss.array)):
+            return
+        bad = [name for name, term in terms.items() if not math.isfinite(float(term.array))]
+        raise NonFiniteLossError(
+            f'{", ".join(bad) or "the total loss"} became non-finite at iteration '
+            f'{self.iteration + 1}; training stopped, the last snapshot is kept')

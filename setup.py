@@ -1,0 +1,20 @@
+from setuptools import find_packages, setup
+
+setup(
+    name='chainer_vc',
+    version='0.1.0',
+    description='StarGAN voice conversion in Chainer, reproducing experiment cfcefd21',
+    packages=find_packages(include=['chainer_vc', 'chainer_vc.*']),
+    python_requires='>=3.9',
+    install_requires=[
+        'chainer==7.8.1',
+        'numpy',
+        'scipy',
+        'soundfile',
+        'matplotlib',
+    ],
+    extras_require={
+        'gpu': ['cupy-cuda12x'],
+        'test': ['pytest'],
+    },
+)
