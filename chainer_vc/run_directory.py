@@ -88,13 +88,18 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def weights_saver(features: SpectrogramConfig):
-    """A ``savefun`` for ``snapshot_object`` that embeds the feature config in the npz."""
-    def save(filename, link):
-        serializer = chainer.serializers.DictionarySerializer()
-        serializer.save(link)
-        serializer.target[_FEATURES_KEY] = np.array(json.dumps(features.to_dict()))
+    """A ``savefun`` for ``snapshot_object`` that embeds the feature config in the npz.
+
+    ``snapshot_object`` hands it the link already serialized (a dict of arrays); a Link is
+    accepted too."""
+    def save(filename, target):
+        if isinstance(target, chainer.Link):
+            serializer = chainer.serializers.DictionarySerializer()
+            serializer.save(target)
+            target = serializer.target
+        arrays = dict(target, **{_FEATURES_KEY: np.array(json.dumps(features.to_dict()))})
         with open(filename, 'wb') as file:
-            np.savez(file, **serializer.target)
+            np.savez(file, **arrays)
     return save
 
 

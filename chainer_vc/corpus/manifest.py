@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import os
 import pathlib
 import tempfile
@@ -51,8 +52,7 @@ class Corpus:
 def read_manifest(path: PathLike, schema: Optional[LabelSchema] = None) -> Corpus:
     """Read a manifest; with ``schema`` (e.g. a trained model's), every label must fit it."""
     path = pathlib.Path(path)
-    lines = _read_text(path).splitlines(keepends=True)
-    reader = csv.reader(lines)
+    reader = csv.reader(io.StringIO(_read_text(path), newline=''))
     header = _read_header(path, reader, schema)
     base = path.parent.resolve()
     utterances = []

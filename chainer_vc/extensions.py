@@ -1,0 +1,167 @@
+"""Trainer extensions: triggers, the reports people read, and listenable samples."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence, Tuple
+
+import chainer
+import matplotlib
+import numpy as np
+from chainer.training import extensions, triggers
+
+from chainer_vc import audio, conversion, features
+from chainer_vc.labels import LabelSchema
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+PRIORITY_SAMPLES = chainer.training.extension.PRIORITY_READER
+
+# One PNG per loss family, each drawn linear and log-log (fbf548f6: linear curves could not
+# be compared across runs). Families whose values can be negative get a symmetric log axis.
+PLOT_FAMILIES = {
+    'wasserstein': (['dis/wasserstein'], 'symlog'),
+    'gradient_penalty': (['dis/loss_gp'], 'log'),
+    'classification': (['dis/loss_cls', 'gen/loss_cls'], 'log'),
+    'accuracy': (['dis/acc', 'gen/acc'], 'log'),
+    'adversarial': (['gen/loss_adv'], 'symlog'),
+    'reconstruction': (['gen/loss_rec', 'gen/loss_id'], 'log'),
+    'feature_matching': (['gen/loss_fm'], 'log'),
+    'total': (['dis/loss', 'gen/loss'], 'symlog'),
+}
+
+PRINT_KEYS = ['epoch', 'iteration', 'dis/wasserstein', 'dis/loss_gp', 'dis/loss_cls',
+              'dis/acc', 'gen/loss_cls', 'gen/acc', 'gen/loss_rec', 'gen/loss_fm',
+              'elapsed_time']
+
+
+def parse_interval(text: str) -> Tuple[int, str]:
+    """'5e' / '5' -> (5, 'epoch'); '100i' -> (100, 'iteration')."""
+    match = re.fullmatch(r'\s*(\d+)\s*([ei]?)\s*', text)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f'{text!r} is not an interval like 5e (epochs) or 100i (iterations)')
+    return int(match.group(1)), 'iteration' if match.group(2) == 'i' else 'epoch'
+
+
+class IntervalOrEndTrigger:
+    """Fires every ``interval`` and once more when training reaches ``length``,
+    so the last state is always logged and saved."""
+
+    def __init__(self, interval: Tuple[int, str], length: Tuple[int, str]):
+        self._interval = triggers.IntervalTrigger(*interval)
+        self._length = length
+
+    def __call__(self, trainer) -> bool:
+        fired = self._interval(trainer)
+        count, unit = self._length
+        updater = trainer.updater
+        done = updater.iteration >= count if unit == 'iteration' else updater.epoch_detail >= count
+        return fired or done
+
+    def serialize(self, serializer):
+        self._interval.serialize(serializer['interval'])
+
+
+def plot_reports(make_trigger) -> list:
+    """Linear and log-log PlotReports, one pair per loss family.
+
+    ``make_trigger()`` gives each report a trigger of its own: interval triggers keep state,
+    so one shared instance fires for the first report only."""
+    reports = []
+    for family, (keys, y_scale) in PLOT_FAMILIES.items():
+        reports.append(extensions.PlotReport(
+            keys, 'iteration', trigger=make_trigger(), filename=f'{family}.png'))
+
+        def postprocess(figure, axes, summary, y_scale=y_scale):
+            axes.set_xscale('log')
+            axes.set_yscale(y_scale)
+
+        reports.append(extensions.PlotReport(
+            keys, 'iteration', trigger=make_trigger(), filename=f'{family}_loglog.png',
+            postprocess=postprocess))
+    return reports
+
+
+def lr_schedules(optimizers, config, trigger_unit: str = 'epoch') -> list:
+    """lr x lr_decay every lr_decay_epochs (the seed: x 10^-0.5 every 100 epochs)."""
+    return [(extensions.ExponentialShift('lr', config.lr_decay, optimizer=optimizer),
+             (config.lr_decay_epochs, trigger_unit)) for optimizer in optimizers]
+
+
+class SampleReport(chainer.training.Extension):
+    """Converts a few fixed training windows to a few targets and back, and writes a
+    spectrogram PNG (input / each target / cycle-reconstructed) and the same as WAVs into
+    ``samples/iter_<N>/``."""
+
+    priority = PRIORITY_SAMPLES
+
+    def __init__(self, generator, dataset, schema: LabelSchema, n_samples: int = 2,
+                 n_targets: int = 3, seed: int = 0):
+        self._generator = generator
+        self._schema = schema
+        self._config = dataset.config
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(len(dataset), size=min(n_samples, len(dataset)), replace=False)
+        self._segments = [dataset.segment(int(i)) for i in picks]
+        self._source_codes = dataset.codes[picks]
+        combinations = dataset.label_combinations()
+        chosen = np.linspace(0, len(combinations) - 1, min(n_targets, len(combinations)))
+        self._target_codes = combinations[np.round(chosen).astype(int)]
+
+    def __call__(self, trainer):
+        out = Path(trainer.out) / 'samples' / f'iter_{trainer.updater.iteration}'
+        out.mkdir(parents=True, exist_ok=True)
+        rows = [self._sample_row(segment, codes, out, f'u{i}')
+                for i, (segment, codes) in enumerate(zip(self._segments, self._source_codes))]
+        self._plot(rows, out / 'spectrograms.png', trainer.updater.iteration)
+
+    def _target_name(self, codes) -> str:
+        return '+'.join(f'{k}={v}' for k, v in self._schema.describe(codes).items())
+
+    def _sample_row(self, segment, source_codes, out: Path, stem: str) -> list:
+        config, xp = self._config, self._generator.xp
+        spectrum = features.stft(segment, config)
+        unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
+        x = xp.asarray(unit[None, None])
+        source_labels = xp.asarray(self._schema.generator_input(source_codes[None]))
+        row = [('input ' + self._target_name(source_codes), unit)]
+        with chainer.using_config('train', False), chainer.no_backprop_mode():
+            for codes in self._target_codes:
+                fake = self._generator(x, xp.asarray(self._schema.generator_input(codes[None])))
+                row.append(('to ' + self._target_name(codes), _cpu(fake.array[0, 0])))
+            cycle = self._generator(fake, source_labels)
+            row.append(('cycle from ' + self._target_name(self._target_codes[-1]),
+                        _cpu(cycle.array[0, 0])))
+        options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE)
+        for index, (title, patch) in enumerate(row):
+            name = 'input' if index == 0 else _file_safe(title)
+            waveform = conversion.reconstruct(patch, spectrum, config, options)
+            audio.save(out / f'{stem}_{name}.wav', _cpu(waveform), config.sample_rate)
+        return row
+
+    def _plot(self, rows: Sequence[list], path: Path, iteration: int):
+        n_rows, n_cols = len(rows), len(rows[0])
+        figure, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols, 2.4 * n_rows),
+                                    squeeze=False)
+        low, high = self._config.band_hz
+        for r, row in enumerate(rows):
+            for c, (title, patch) in enumerate(row):
+                axes[r, c].imshow(patch.T, origin='lower', aspect='auto', vmin=0, vmax=1,
+                                  extent=(0, patch.shape[0], low, high), cmap='magma')
+                axes[r, c].set_title(title, fontsize=7)
+                axes[r, c].tick_params(labelsize=6)
+        axes[-1, 0].set_xlabel('frame', fontsize=7)
+        axes[-1, 0].set_ylabel('Hz', fontsize=7)
+        figure.suptitle(f'iteration {iteration}', fontsize=8)
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+
+
+def _cpu(array) -> np.ndarray:
+    return np.asarray(chainer.backend.CpuDevice().send(array))
+
+
+def _file_safe(text: str) -> str:
+    return re.sub(r'[^A-Za-z0-9_.=+-]+', '_', text)

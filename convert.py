@@ -1,0 +1,81 @@
+"""Convert recordings to any target with a trained run directory; writes WAV files.
+
+    python convert.py --model results/RUN --input IN --target speaker=NAME [--target sex=female]
+                      --output OUT
+
+IN is a file (OUT is then a file) or a folder (OUT is then a folder; same names, as .wav).
+A label group left out is unlabelled (its flag 0), as in training. ``--list-targets`` prints
+the class names each group accepts. Bad input: one line on stderr, exit code 2, nothing written.
+"""
+import argparse
+import sys
+
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2 before anything imports it)
+from chainer_vc import conversion
+from chainer_vc.errors import InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description='Convert recordings with a trained StarGAN generator.')
+    parser.add_argument('--model', required=True,
+                        help='run directory holding model.json and gen_iter_*.npz')
+    parser.add_argument('--input', help='an audio file, or a folder of them')
+    parser.add_argument('--output', help='output WAV file (or folder when --input is one)')
+    parser.add_argument('--target', action='append', default=[], metavar='GROUP=NAME',
+                        help='target class of one label group, e.g. speaker=alice; repeat for '
+                             'more groups; a group left out is unlabelled')
+    parser.add_argument('--list-targets', action='store_true',
+                        help='print the label groups and class names of the model, then exit')
+    parser.add_argument('--snapshot', default=None,
+                        help='iteration number or weights file (default: the newest)')
+    parser.add_argument('--gpu', type=int, default=-1, help='GPU id (negative: CPU)')
+    parser.add_argument('--phase', choices=conversion.PHASE_METHODS,
+                        default=conversion.PHASE_GRIFFIN_LIM,
+                        help='Griffin-Lim started from the source phase, or the source phase '
+                             'as it is (default: %(default)s)')
+    parser.add_argument('--iterations', type=int, default=conversion.GRIFFIN_LIM_ITERATIONS,
+                        help='Griffin-Lim iterations (default: %(default)s)')
+    parser.add_argument('--high-band', choices=conversion.HIGH_BAND_CHOICES,
+                        default=conversion.HIGH_BAND_SOURCE,
+                        help="the band the model never sees (4-8 kHz): keep the source's, or "
+                             'drop it (default: %(default)s)')
+    parser.add_argument('--window-frames', type=int, default=conversion.WINDOW_FRAMES,
+                        help='longer utterances go through the generator in cross-faded '
+                             'windows of this many frames (default: %(default)s)')
+    parser.add_argument('--keep-rate', action='store_true',
+                        help="write at the input's sample rate instead of the model's")
+    parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.list_targets and not (args.input and args.output and args.target):
+        parser.error('--input, --output and at least one --target are required')
+    try:
+        options = conversion.ReconstructionOptions(
+            phase=args.phase, iterations=args.iterations, high_band=args.high_band)
+        conversion.check_window(args.window_frames, conversion.OVERLAP_FRAMES)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        converter = conversion.Converter.from_run_directory(
+            args.model, args.snapshot, args.gpu, options=options,
+            window_frames=args.window_frames)
+        if args.list_targets:
+            print(conversion.describe_targets(converter))
+            return 0
+        target = conversion.parse_targets(args.target)
+        converter.target_codes(target)
+        jobs = conversion.plan(args.input, args.output, args.overwrite)
+        conversion.convert_files(converter, jobs, target, args.keep_rate, log=print)
+    except InputError as error:
+        print(f'convert.py: error: {error}', file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

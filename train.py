@@ -1,0 +1,180 @@
+#!/usr/bin/env python
+"""Train the seed's StarGAN voice converter: `python train.py --gpu 0 --batchsize 5 --epoch 1000`."""
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
+import chainer
+from chainer import training
+from chainer.training import extensions
+
+from chainer_vc import corpus as corpora
+from chainer_vc import extensions as vc_extensions
+from chainer_vc.dataset import SpectrogramDataset
+from chainer_vc.errors import InputError
+from chainer_vc.presets import PRESETS
+from chainer_vc.run_directory import MODEL_JSON, ModelConfig, weights_saver
+from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig
+
+DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
+DEFAULTS = TrainingConfig()
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--gpu', type=int, default=-1, help='GPU id (CuPy); -1 for CPU')
+    parser.add_argument('--preset', choices=sorted(PRESETS), default='cfcefd21',
+                        help='network and input size (cfcefd21: the seed, 64 frames)')
+    parser.add_argument('--batchsize', type=int, help="minibatch size (default: the preset's)")
+    parser.add_argument('--epoch', type=int, help="epochs to train (default: the preset's, 1000)")
+    parser.add_argument('--iterations', type=int,
+                        help='stop after this many iterations instead of --epoch')
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument('--manifest', type=Path,
+                        help=f'CSV manifest (path,speaker[,group...]); default: {DEMO_MANIFEST}')
+    source.add_argument('--corpus', nargs=2, metavar=('FORMAT', 'ROOT'),
+                        help=f'read a corpus layout: FORMAT is one of {", ".join(corpora.READERS)}')
+    parser.add_argument('--out', type=Path, help='run directory (default: results/<preset>)')
+    parser.add_argument('--resume', type=Path,
+                        help='trainer snapshot to resume from (default: the newest in --out)')
+    parser.add_argument('--seed', type=int, default=0, help='random seed')
+    parser.add_argument('--n-dis', type=int, default=DEFAULTS.n_dis,
+                        help='discriminator updates per generator update')
+    parser.add_argument('--lr', type=float, default=DEFAULTS.lr, help='RMSprop learning rate')
+    parser.add_argument('--lr-decay', type=float, default=DEFAULTS.lr_decay,
+                        help='factor applied to lr every --lr-decay-epochs')
+    parser.add_argument('--lr-decay-epochs', type=int, default=DEFAULTS.lr_decay_epochs,
+                        help='epochs between learning-rate decays')
+    for name in ('gp', 'cls', 'rec', 'fm', 'id'):
+        parser.add_argument(f'--lambda-{name}', type=float,
+                            default=getattr(DEFAULTS, f'lambda_{name}'),
+                            help=f'weight of the {name} loss')
+    parser.add_argument('--label-dropout', type=float, default=DEFAULTS.label_dropout,
+                        help='drop target label groups with this probability (fbf548f6: 0.5)')
+    parser.add_argument('--log-interval', default='1e',
+                        help='log/plot interval: 5e = 5 epochs, 100i = 100 iterations')
+    parser.add_argument('--snapshot-interval', default='1e', help='snapshot interval (as above)')
+    parser.add_argument('--sample-interval', default='10e',
+                        help='interval of spectrogram and WAV samples (as above)')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return parser.parse_args(argv)
+
+
+def training_config(args) -> TrainingConfig:
+    return TrainingConfig(
+        n_dis=args.n_dis, lambda_gp=args.lambda_gp, lambda_cls=args.lambda_cls,
+        lambda_rec=args.lambda_rec, lambda_fm=args.lambda_fm, lambda_id=args.lambda_id,
+        label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
+        lr_decay_epochs=args.lr_decay_epochs)
+
+
+def load_corpus(args, schema=None):
+    if args.corpus:
+        name, root = args.corpus
+        if name not in corpora.READERS:
+            raise InputError(f'--corpus {name}: unknown format (known: {", ".join(corpora.READERS)})')
+        return corpora.READERS[name](root)
+    manifest = args.manifest or DEMO_MANIFEST
+    if args.manifest is None and not DEMO_MANIFEST.is_file():
+        raise InputError(f'{DEMO_MANIFEST}: no corpus given and the demo corpus is not fetched '
+                         '(run `make demo`, or pass --manifest or --corpus)')
+    return corpora.read_manifest(manifest, schema)
+
+
+def model_config(args, corpus, preset) -> ModelConfig:
+    """The run's model description; a run directory keeps the one it was started with."""
+    out = args.out
+    if (out / MODEL_JSON).is_file():
+        stored = ModelConfig.load(out)
+        if stored.preset.name != preset.name:
+            raise InputError(f'{out}: holds a {stored.preset.name} model, not {preset.name} '
+                             '(choose another --out)')
+        return stored
+    return ModelConfig(preset, preset.spectrogram_config(), corpus.schema(),
+                       training_config(args).to_dict())
+
+
+def make_optimizer(link, config: TrainingConfig):
+    optimizer = chainer.optimizers.RMSprop(lr=config.lr)
+    optimizer.setup(link)
+    return optimizer
+
+
+def build_trainer(args) -> training.Trainer:
+    preset = PRESETS[args.preset]
+    args.out = args.out or Path('results') / preset.name
+    stored_schema = ModelConfig.load(args.out).labels if (args.out / MODEL_JSON).is_file() else None
+    corpus = load_corpus(args, stored_schema)
+    config = model_config(args, corpus, preset)
+    train_config = training_config(args)
+    dataset = SpectrogramDataset.from_corpus(corpus, config.labels, config.features, args.seed)
+    batchsize = args.batchsize or preset.batchsize
+    device = chainer.get_device(f'@cupy:{args.gpu}' if args.gpu >= 0 else '@numpy')
+    device.use()
+    gen, dis = config.build_generator(), config.build_discriminator()
+    gen.to_device(device)
+    dis.to_device(device)
+    optimizers = {'gen': make_optimizer(gen, train_config), 'dis': make_optimizer(dis, train_config)}
+    iterators = {name: chainer.iterators.SerialIterator(dataset, batchsize, shuffle=True)
+                 for name in ('main', 'orig')}
+    updater = StarGANUpdater(iterators, optimizers, config.labels, dataset.label_combinations(),
+                             train_config, device=device, seed=args.seed)
+    length = (args.iterations, 'iteration') if args.iterations else \
+        (args.epoch or preset.epochs, 'epoch')
+    trainer = training.Trainer(updater, length, out=str(args.out))
+    config.save(args.out)
+    add_extensions(trainer, args, config, dataset, train_config, length)
+    if args.resume:
+        chainer.serializers.load_npz(str(args.resume), trainer)
+    return trainer
+
+
+def add_extensions(trainer, args, config, dataset, train_config, length):
+    def every(text):
+        return vc_extensions.IntervalOrEndTrigger(vc_extensions.parse_interval(text), length)
+
+    gen, dis = trainer.updater.gen, trainer.updater.dis
+    save = weights_saver(config.features)
+    trainer.extend(extensions.snapshot(filename='snapshot_iter_{.updater.iteration}',
+                                       n_retains=2, autoload=args.resume is None),
+                   trigger=every(args.snapshot_interval))
+    for link, name in ((gen, 'gen'), (dis, 'dis')):
+        trainer.extend(extensions.snapshot_object(link, name + '_iter_{.updater.iteration}.npz',
+                                                  savefun=save),
+                       trigger=every(args.snapshot_interval))
+    for extension, trigger in vc_extensions.lr_schedules(
+            trainer.updater.get_all_optimizers().values(), train_config):
+        trainer.extend(extension, trigger=trigger)
+    trainer.extend(extensions.observe_lr('gen', 'gen/lr'), trigger=every(args.log_interval))
+    trainer.extend(extensions.LogReport(trigger=every(args.log_interval)))
+    trainer.extend(extensions.PrintReport(vc_extensions.PRINT_KEYS))
+    for report in vc_extensions.plot_reports(lambda: every(args.log_interval)):
+        trainer.extend(report)
+    trainer.extend(vc_extensions.SampleReport(gen, dataset, config.labels),
+                   trigger=every(args.sample_interval))
+    if not args.no_progress:
+        trainer.extend(extensions.ProgressBar(update_interval=1))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        for interval in (args.log_interval, args.snapshot_interval, args.sample_interval):
+            vc_extensions.parse_interval(interval)
+        trainer = build_trainer(args)
+    except (InputError, ValueError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
+    try:
+        trainer.run()
+    except NonFiniteLossError as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 3
+    print(f'run directory: {args.out} (model.json, gen_iter_*.npz, log, *.png, samples/)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
