@@ -55,6 +55,7 @@ def parse_args(argv=None):
                         help='drop target label groups with this probability (fbf548f6: 0.5)')
     parser.add_argument('--log-interval', default='1e',
                         help='log/plot interval: 5e = 5 epochs, 100i = 100 iterations')
+    parser.add_argument('--plot-interval', default='1e', help='PlotReport PNG interval (as above)')
     parser.add_argument('--snapshot-interval', default='1e', help='snapshot interval (as above)')
     parser.add_argument('--sample-interval', default='10e',
                         help='interval of spectrogram and WAV samples (as above)')
@@ -150,7 +151,7 @@ def add_extensions(trainer, args, config, dataset, train_config, length):
     trainer.extend(extensions.observe_lr('gen', 'gen/lr'), trigger=every(args.log_interval))
     trainer.extend(extensions.LogReport(trigger=every(args.log_interval)))
     trainer.extend(extensions.PrintReport(vc_extensions.PRINT_KEYS))
-    for report in vc_extensions.plot_reports(lambda: every(args.log_interval)):
+    for report in vc_extensions.plot_reports(lambda: every(args.plot_interval)):
         trainer.extend(report)
     trainer.extend(vc_extensions.SampleReport(gen, dataset, config.labels),
                    trigger=every(args.sample_interval))
@@ -161,14 +162,15 @@ def add_extensions(trainer, args, config, dataset, train_config, length):
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        for interval in (args.log_interval, args.snapshot_interval, args.sample_interval):
+        for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
+                         args.sample_interval):
             vc_extensions.parse_interval(interval)
         trainer = build_trainer(args)
     except (InputError, ValueError) as error:
         print(f'error: {error}', file=sys.stderr)
         return 2
     try:
-        trainer.run()
+        trainer.run(show_loop_exception_msg=False)
     except NonFiniteLossError as error:
         print(f'error: {error}', file=sys.stderr)
         return 3

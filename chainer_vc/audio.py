@@ -38,6 +38,8 @@ def load(path: Union[str, Path], sample_rate: int = SAMPLE_RATE) -> Tuple[np.nda
         data, source_rate = soundfile.read(str(path), dtype='float32', always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        # libsndfile says "Error opening '<path>': <reason>": the path is already named.
+        reason = reason.split("': ", 1)[-1]
         raise InputError(f'{path}: cannot decode audio ({reason})') from None
     if data.size == 0:
         raise InputError(f'{path}: the file holds no audio samples')

@@ -53,8 +53,10 @@ OVERLAP_FRAMES = 256
 # A recording whose peak is below -60 dBFS holds nothing to convert.
 SILENCE_PEAK = 10 ** (-60 / 20)
 _EPSILON = 1e-8
+# What a folder's audio files may be called: what libsndfile reads, less headerless raw.
 AUDIO_SUFFIXES = frozenset(
-    {'.' + name.lower() for name in soundfile.available_formats()} | {'.aif', '.wave'})
+    {'.' + name.lower() for name in soundfile.available_formats()} - {'.raw'}
+    | {'.aif', '.wave'})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,6 +350,7 @@ class Converter:
         samples = np.asarray(samples, dtype=np.float32)
         check_utterance(samples, config)
         left, right, n_frames = padding(len(samples), config)
+        # The seed peak-normalises each 17152-sample segment; a whole utterance, once.
         padded = np.pad(audio.peak_normalize(samples), (left, right))
         spectrum = features.stft(padded, config)
         unit = features.to_unit(np.abs(features.band(spectrum, config)), config)

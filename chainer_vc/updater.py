@@ -139,14 +139,14 @@ class StarGANUpdater(training.StandardUpdater):
         epsilon = xp.random.uniform(0, 1, (len(fake), 1, 1, 1)).astype(fake.dtype)
         penalty = gradient_penalty(dis, epsilon * fake + (1 - epsilon) * batch['x_orig'])
         loss_cls = classification_loss(cls_real, batch['t_real'])
-        loss = -wasserstein + config.lambda_gp * penalty + config.lambda_cls * loss_cls
-        self._check_finite(loss, {'dis/wasserstein': wasserstein, 'dis/loss_gp': penalty,
-                                  'dis/loss_cls': loss_cls})
+        terms = {'dis/wasserstein': (wasserstein, -1.0), 'dis/loss_gp': (penalty, config.lambda_gp),
+                 'dis/loss_cls': (loss_cls, config.lambda_cls)}
+        loss = self._weighted_sum(terms)
         dis.cleargrads()
         loss.backward()
         self.get_optimizer('dis').update()
-        chainer.report({'loss': loss, 'wasserstein': wasserstein, 'loss_gp': penalty,
-                        'loss_cls': loss_cls}, dis)
+        chainer.report({'loss': loss}, dis)
+        chainer.report({name.split('/', 1)[1]: term for name, (term, _) in terms.items()}, dis)
         self._report_accuracy(cls_real, batch['t_real'], dis)
 
     def update_generator(self, batch: dict, fake):
@@ -156,24 +156,22 @@ class StarGANUpdater(training.StandardUpdater):
         with chainer.no_backprop_mode():
             feature_orig = dis.features(batch['x_orig'])
         terms = {
-            'gen/loss_adv': -F.mean(adv_fake),
-            'gen/loss_cls': classification_loss(cls_fake, batch['t_fake']),
-            'gen/loss_rec': F.mean_squared_error(gen(fake, batch['c_real']), batch['x_real']),
-            'gen/loss_fm': F.mean_squared_error(feature_fake, feature_orig.array),
+            'gen/loss_adv': (-F.mean(adv_fake), 1.0),
+            'gen/loss_cls': (classification_loss(cls_fake, batch['t_fake']), config.lambda_cls),
+            'gen/loss_rec': (F.mean_squared_error(gen(fake, batch['c_real']), batch['x_real']),
+                             config.lambda_rec),
+            'gen/loss_fm': (F.mean_squared_error(feature_fake, feature_orig.array),
+                            config.lambda_fm),
         }
-        weights = {'gen/loss_adv': 1.0, 'gen/loss_cls': config.lambda_cls,
-                   'gen/loss_rec': config.lambda_rec, 'gen/loss_fm': config.lambda_fm}
         if config.lambda_id > 0:
-            terms['gen/loss_id'] = F.mean_squared_error(
-                gen(batch['x_real'], batch['c_real']), batch['x_real'])
-            weights['gen/loss_id'] = config.lambda_id
-        loss = sum(weights[name] * term for name, term in terms.items())
-        self._check_finite(loss, terms)
+            terms['gen/loss_id'] = (F.mean_squared_error(
+                gen(batch['x_real'], batch['c_real']), batch['x_real']), config.lambda_id)
+        loss = self._weighted_sum(terms)
         gen.cleargrads()
         loss.backward()
         self.get_optimizer('gen').update()
         chainer.report({'loss': loss}, gen)
-        chainer.report({name.split('/', 1)[1]: term for name, term in terms.items()}, gen)
+        chainer.report({name.split('/', 1)[1]: term for name, (term, _) in terms.items()}, gen)
         self._report_accuracy(cls_fake, batch['t_fake'], gen)
 
     def _report_accuracy(self, logits, target, observer):
@@ -181,10 +179,14 @@ class StarGANUpdater(training.StandardUpdater):
         if accuracy is not None:
             chainer.report({'acc': accuracy}, observer)
 
-    def _check_finite(self, loss, terms: Mapping):
+    def _weighted_sum(self, terms: Mapping):
+        """sum(weight x term) over ``{name: (term, weight)}``; stops on a non-finite total,
+        naming the terms that made it so."""
+        loss = sum(weight * term for term, weight in terms.values())
         if math.isfinite(float(loss.array)):
-            return
-        bad = [name for name, term in terms.items() if not math.isfinite(float(term.array))]
+            return loss
+        bad = [name for name, (term, weight) in terms.items()
+               if not math.isfinite(weight * float(term.array))]
         raise NonFiniteLossError(
             f'{", ".join(bad) or "the total loss"} became non-finite at iteration '
             f'{self.iteration + 1}; training stopped, the last snapshot is kept')

@@ -1,0 +1,164 @@
+import chainer
+import chainer.functions as F
+import numpy as np
+import pytest
+
+from chainer_vc.labels import LabelGroup, LabelSchema, seed_schema
+from chainer_vc.presets import PRESETS
+from chainer_vc.run_directory import ModelConfig
+from chainer_vc.updater import (NonFiniteLossError, StarGANUpdater, TrainingConfig,
+                                classification_accuracy, classification_loss,
+                                gradient_penalty, wasserstein_distance)
+
+SMALL = LabelSchema((LabelGroup('speaker', ('a', 'b', 'c')), LabelGroup('sex', ('f', 'm'))))
+
+
+def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig(), n=8):
+    rng = np.random.default_rng(0)
+    model = ModelConfig(PRESETS[preset], PRESETS[preset].spectrogram_config(), schema)
+    gen, dis = model.build_generator(), model.build_discriminator()
+    codes = np.stack([rng.integers(0, len(g.classes), n) for g in schema.groups], 1)
+    codes[0, -1] = -1
+    frames = model.features.frames
+    data = [(rng.random((1, frames, 256), dtype=np.float32), schema.generator_input(c),
+             schema.classification_target(c)) for c in codes]
+    iterators = {name: chainer.iterators.SerialIterator(data, batchsize, shuffle=True)
+                 for name in ('main', 'orig')}
+    optimizers = {}
+    for name, link in (('gen', gen), ('dis', dis)):
+        optimizers[name] = chainer.optimizers.RMSprop(lr=config.lr)
+        optimizers[name].setup(link)
+    updater = StarGANUpdater(iterators, optimizers, schema, np.unique(codes, axis=0), config,
+                             seed=0)
+    reporter = chainer.Reporter()
+    reporter.add_observer('gen', gen)
+    reporter.add_observer('dis', dis)
+    return updater, reporter
+
+
+def update(updater, reporter) -> dict:
+    observation = {}
+    with reporter.scope(observation):
+        updater.update()
+    return {k: float(v.array if isinstance(v, chainer.Variable) else v)
+            for k, v in observation.items()}
+
+
+def snapshot(link) -> dict:
+    return {name: param.array.copy() for name, param in link.namedparams()}
+
+
+def changed(before, link) -> set:
+    return {name for name, p in link.namedparams() if not np.array_equal(before[name], p.array)}
+
+
+def test_every_term_is_reported_and_finite():
+    updater, reporter = make_updater()
+    observation = update(updater, reporter)
+    expected = {'dis/loss', 'dis/wasserstein', 'dis/loss_gp', 'dis/loss_cls', 'dis/acc',
+                'gen/loss', 'gen/loss_adv', 'gen/loss_cls', 'gen/loss_rec', 'gen/loss_fm',
+                'gen/acc'}
+    assert set(observation) == expected
+    assert all(np.isfinite(v) for v in observation.values())
+
+
+def test_one_iteration_is_five_d_updates_then_one_g_update():
+    updater, reporter = make_updater()
+    update(updater, reporter)
+    update(updater, reporter)
+    assert updater.get_optimizer('dis').t == 10
+    assert updater.get_optimizer('gen').t == 2
+    assert updater.iteration == 2
+
+
+def test_d_update_sends_no_gradient_to_g_and_g_update_leaves_d_alone():
+    updater, reporter = make_updater()
+    gen, dis = updater.gen, updater.dis
+    batch = updater._next_batches()
+    fake = gen(batch['x_real'], batch['c_fake'])
+    gen_before, dis_before = snapshot(gen), snapshot(dis)
+    gen.cleargrads()
+    with reporter.scope({}):
+        updater.update_discriminator(batch, fake.array)
+    assert all(p.grad is None for p in gen.params())
+    assert changed(gen_before, gen) == set()
+    # The critic's output bias cancels in mean(D(real)) - mean(D(fake)) and has no input
+    # gradient, so it alone gets no gradient; every other D parameter moves.
+    assert changed(dis_before, dis) == set(dis_before) - {'/discriminate/b'}
+    dis_before = snapshot(dis)
+    with reporter.scope({}):
+        updater.update_generator(batch, fake)
+    assert changed(dis_before, dis) == set()
+    # Every G parameter moves, BatchNorm's scale and shift too.
+    assert changed(gen_before, gen) == set(gen_before)
+
+
+def test_wasserstein_and_classification_loss_by_hand():
+    real = np.array([[[[1.0, 3.0]]], [[[2.0, 2.0]]]], np.float32)
+    fake = np.array([[[[0.5, 0.5]]], [[[1.5, -0.5]]]], np.float32)
+    assert float(wasserstein_distance(real, fake).array) == pytest.approx(2.0 - 0.5)
+    logits = np.array([[2.0, -1.0, 0.5]], np.float32)
+    target = np.array([[1, -1, 0]], np.int32)
+    expected = (np.log1p(np.exp(-2.0)) + np.log1p(np.exp(0.5))) / 2
+    assert float(classification_loss(logits, target).array) == pytest.approx(expected, rel=1e-5)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_the_weight_norm_gap():
+    """For D(x) = <w, x> the input gradient is w everywhere: GP = (||w|| - 1)^2."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((1, 1, 4, 4)).astype(np.float32)
+
+    def critic(x):
+        return None, None, F.sum(x * w, axis=(1, 2, 3))
+
+    x = rng.random((3, 1, 4, 4)).astype(np.float32)
+    expected = (np.linalg.norm(w) - 1) ** 2
+    assert float(gradient_penalty(critic, x).array) == pytest.approx(expected, rel=1e-5)
+
+
+def test_classification_accuracy_counts_labelled_groups_only():
+    schema = SMALL
+    target = schema.classification_target(np.array([[0, 1], [2, -1]]))
+    logits = np.zeros_like(target, dtype=np.float32)
+    logits[0, 0] = logits[0, 4] = 1   # speaker a right, sex m right
+    logits[1, 1] = 1                  # speaker b, truth c: wrong
+    assert classification_accuracy(logits, target, schema) == pytest.approx(2 / 3)
+
+
+def test_targets_come_from_real_label_combinations():
+    updater, _ = make_updater()
+    real = {tuple(row) for row in updater.label_combinations}
+    for _ in range(5):
+        c_fake, t_fake = updater._sample_targets(4)
+        for row in t_fake:
+            codes = tuple(int(np.argmax(row[o:o + len(g.classes)])) if row[o] != -1 else -1
+                          for g, o in zip(SMALL.groups, SMALL.offsets))
+            assert codes in real
+
+
+def test_label_dropout_option_unlabels_target_groups():
+    config = TrainingConfig(label_dropout=0.5)
+    updater, _ = make_updater(config=config)
+    _, t_fake = updater._sample_targets(200)
+    unlabelled = t_fake[:, SMALL.offsets] == -1
+    assert 0.2 < unlabelled.mean() < 0.5
+    assert not np.any(unlabelled.all(axis=1))
+
+
+def test_identity_option_adds_its_term():
+    updater, reporter = make_updater(config=TrainingConfig(lambda_id=10.0))
+    assert 'gen/loss_id' in update(updater, reporter)
+
+
+def test_non_finite_loss_stops_with_the_term_and_iteration():
+    updater, reporter = make_updater(config=TrainingConfig(lambda_gp=float('inf')))
+    with pytest.raises(NonFiniteLossError, match='dis/loss_gp became non-finite at iteration 1'):
+        update(updater, reporter)
+
+
+@pytest.mark.slow
+def test_seed_preset_runs_a_full_iteration_with_the_seed_label_sizes():
+    updater, reporter = make_updater('cfcefd21', seed_schema(), batchsize=5, n=10)
+    observation = update(updater, reporter)
+    assert all(np.isfinite(v) for v in observation.values())
+    assert updater.get_optimizer('dis').t == 5 and updater.get_optimizer('gen').t == 1
