@@ -1,7 +1,6 @@
 #!/usr/bin/env python
 """Train the seed's StarGAN voice converter: `python train.py --gpu 0 --batchsize 5 --epoch 1000`."""
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 

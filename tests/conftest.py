@@ -1,4 +1,6 @@
-"""Shared test fixtures: synthetic voices and a tiny corpus built in a temporary folder."""
+"""Shared test fixtures: synthetic voices, a tiny corpus, and a tiny model trained on it."""
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +32,19 @@ def write_voice(path: Path, seconds: float, f0: float, sample_rate: int = 16000,
     return path
 
 
+REPO = Path(__file__).resolve().parents[1]
 SPEAKERS = {'low': ('male', 120.0), 'high': ('female', 240.0)}
+# The corpus of the trained fixture model: three speakers, two sexes.
+TRAINED_SPEAKERS = {'alice': ('female', 230.0), 'bob': ('male', 115.0), 'carol': ('female', 190.0)}
+TRAINED_ITERATIONS = 3
 
 
-def make_corpus(root: Path, files_per_speaker: int = 3, seconds: float = 2.0) -> Path:
-    """Two synthetic speakers (pitch 120 Hz male, 240 Hz female), manifest with path,speaker,sex."""
+def make_corpus(root: Path, files_per_speaker: int = 3, seconds: float = 2.0,
+                speakers: dict = SPEAKERS) -> Path:
+    """Synthetic speakers (by default 120 Hz male and 240 Hz female) at mixed sample rates,
+    and a manifest with path,speaker,sex."""
     lines = ['path,speaker,sex']
-    for s, (speaker, (sex, f0)) in enumerate(SPEAKERS.items()):
+    for s, (speaker, (sex, f0)) in enumerate(speakers.items()):
         for i in range(files_per_speaker):
             rate = (16000, 22050, 44100)[i % 3]
             name = f'{speaker}/{speaker}_{i}.wav'
@@ -50,3 +58,20 @@ def make_corpus(root: Path, files_per_speaker: int = 3, seconds: float = 2.0) ->
 @pytest.fixture
 def corpus_manifest(tmp_path) -> Path:
     return make_corpus(tmp_path / 'corpus')
+
+
+@pytest.fixture(scope='session')
+def tiny_run(tmp_path_factory) -> Path:
+    """A run directory of the `tiny` preset trained by train.py for a few iterations
+    (weights after each: gen_iter_1 ... gen_iter_<TRAINED_ITERATIONS>). Treat as read-only."""
+    root = tmp_path_factory.mktemp('tiny_run')
+    manifest = make_corpus(root / 'corpus', files_per_speaker=2, speakers=TRAINED_SPEAKERS)
+    out = root / 'run'
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'train.py'), '--gpu', '-1', '--preset', 'tiny',
+         '--batchsize', '3', '--manifest', str(manifest), '--out', str(out),
+         '--iterations', str(TRAINED_ITERATIONS), '--snapshot-interval', '1i',
+         '--log-interval', '1i', '--plot-interval', '1000i', '--sample-interval', '1000i',
+         '--no-progress'], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return out

@@ -2,8 +2,6 @@
 from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
-import chainer
-import chainer.functions as F
 import numpy as np
 import pytest
 import soundfile
@@ -11,16 +9,12 @@ import soundfile
 from chainer_vc import conversion, features
 from chainer_vc.errors import InputError
 from chainer_vc.labels import LabelGroup, LabelSchema
-from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import ModelConfig, weights_saver
 
 SAMPLE_RATE = features.SpectrogramConfig().sample_rate
 CONFIG = features.SpectrogramConfig()
+# The schema train.py derives from conftest's TRAINED_SPEAKERS corpus.
 SCHEMA = LabelSchema((LabelGroup('speaker', ('alice', 'bob', 'carol')),
                       LabelGroup('sex', ('female', 'male'))))
-TRAIN_STEPS = 3
-TRAIN_LR = 1e-3
-TRAIN_FRAMES = 16
 DURATION_S = 2.0
 # Griffin-Lim round trip (analyze -> to_magnitude -> Griffin-Lim), log-spectral distance over
 # the model's bins, magnitudes clipped at the feature floor, 32 iterations. Measured on
@@ -51,42 +45,10 @@ def write_wav(path, samples, sample_rate=SAMPLE_RATE):
     return Path(path)
 
 
-def make_run_directory(path: Path) -> Path:
-    """A run directory with a `tiny` Generator trained for a few iterations.
-
-    Stands in for train.py until training lands (then this calls it): a few RMSprop steps of
-    MSE(G(x, c), x) with BatchNorm in train mode, so its running statistics are real.
-    Weights are written after the first and the last step (gen_iter_1, gen_iter_<TRAIN_STEPS>).
-    """
-    preset = PRESETS['tiny']
-    config = ModelConfig(preset, preset.spectrogram_config(), SCHEMA)
-    np.random.seed(0)  # Chainer's initializers draw from numpy's global generator
-    generator = config.build_generator()
-    # Short patches keep Chainer's CPU backward fast; the Generator is fully convolutional.
-    frames = TRAIN_FRAMES
-    x = np.stack([features.analyze(speech_like(f0=f0, seed=i), SAMPLE_RATE,
-                                   config.features)[:frames]
-                  for i, f0 in enumerate((110.0, 220.0))])[:, None]
-    c = SCHEMA.generator_input(np.array([[0, 0], [1, 1]]))
-    optimizer = chainer.optimizers.RMSprop(lr=TRAIN_LR)
-    optimizer.setup(generator)
-    path.mkdir(parents=True, exist_ok=True)
-    config.save(path)
-    save = weights_saver(config.features)
-    for step in range(1, TRAIN_STEPS + 1):
-        with chainer.using_config('train', True):
-            loss = F.mean_squared_error(generator(x, c), x)
-        generator.cleargrads()
-        loss.backward()
-        optimizer.update()
-        if step in (1, TRAIN_STEPS):
-            save(str(path / f'gen_iter_{step}.npz'), generator)
-    return path
-
-
 @pytest.fixture(scope='module')
-def run_directory(tmp_path_factory):
-    return make_run_directory(tmp_path_factory.mktemp('run') / 'tiny')
+def run_directory(tiny_run):
+    """The `tiny` model train.py trained for a few iterations (conftest.py)."""
+    return tiny_run
 
 
 @pytest.fixture(scope='module')

@@ -11,8 +11,8 @@ import soundfile
 
 from chainer_vc import conversion
 from chainer_vc.run_directory import MODEL_JSON, ModelConfig
-from test_conversion import (CONFIG, SAMPLE_RATE, TRAIN_STEPS, make_run_directory,
-                             speech_like, write_wav)
+from conftest import TRAINED_ITERATIONS
+from test_conversion import CONFIG, SAMPLE_RATE, speech_like, write_wav
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 120
@@ -24,8 +24,8 @@ def convert(*args):
 
 
 @pytest.fixture(scope='module')
-def run_directory(tmp_path_factory):
-    return make_run_directory(tmp_path_factory.mktemp('run') / 'tiny')
+def run_directory(tiny_run):
+    return tiny_run
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def _model_without_weights(run_directory, tmp_path):
 def _model_without_json(run_directory, tmp_path):
     model = tmp_path / 'no_json'
     model.mkdir()
-    shutil.copy(run_directory / f'gen_iter_{TRAIN_STEPS}.npz', model)
+    shutil.copy(run_directory / f'gen_iter_{TRAINED_ITERATIONS}.npz', model)
     return model, model
 
 
@@ -106,7 +106,7 @@ def _model_with_other_features(run_directory, tmp_path):
     floor = config.features.magnitude_floor / 10
     other = dataclasses.replace(config.features, magnitude_floor=floor)
     dataclasses.replace(config, features=other).save(model)
-    weights = model / f'gen_iter_{TRAIN_STEPS}.npz'
+    weights = model / f'gen_iter_{TRAINED_ITERATIONS}.npz'
     shutil.copy(run_directory / weights.name, weights)
     return model, weights
 

@@ -1,6 +1,5 @@
 """train.py as a user runs it: outputs, resume after kill -9, bad input, edge-case corpora."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import pytest
 import soundfile
 from PIL import Image
 
-from conftest import make_corpus, write_voice
+from conftest import write_voice
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ['--gpu', '-1', '--preset', 'tiny', '--batchsize', '2', '--no-progress']
