@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt PIP_BUILD_CONSTRAINT=$(CURDIR)/constraints.txt $(VENV)/bin/pip
 DEMO_DATA := data/fillets
 DEMO_RUN ?= results/demo
-DEMO_TRAIN_ARGS ?= --preset tiny --iterations 300
+# A bounded CPU run (a few minutes); `make demo DEMO_ITERATIONS=5000` trains on from where it stopped.
+DEMO_ITERATIONS ?= 200
+DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
 
 .PHONY: install test demo bench clean
@@ -27,6 +29,8 @@ $(DEMO_DATA)/manifest.csv: | install
 
 demo: install $(DEMO_DATA)/manifest.csv
 	$(PY) train.py --gpu -1 --manifest $(DEMO_DATA)/manifest.csv --out $(DEMO_RUN) $(DEMO_TRAIN_ARGS)
+	$(PY) -m chainer_vc.demo --model $(DEMO_RUN) --manifest $(DEMO_DATA)/manifest.csv
+	@echo "plots: $(DEMO_RUN)/*.png  samples: $(DEMO_RUN)/samples/  converted: $(DEMO_RUN)/converted/"
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks

@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         default=conversion.HIGH_BAND_SOURCE,
                         help="the band the model never sees (4-8 kHz): keep the source's, or "
                              'drop it (default: %(default)s)')
+    parser.add_argument('--keep-floor', action='store_true',
+                        help='keep the magnitude floor the [0, 1] mapping clips at (a steady '
+                             'hiss in pauses) instead of subtracting it')
     parser.add_argument('--window-frames', type=int, default=conversion.WINDOW_FRAMES,
                         help='longer utterances go through the generator in cross-faded '
                              'windows of this many frames (default: %(default)s)')
@@ -56,7 +59,8 @@ def main(argv=None) -> int:
         parser.error('--input, --output and at least one --target are required')
     try:
         options = conversion.ReconstructionOptions(
-            phase=args.phase, iterations=args.iterations, high_band=args.high_band)
+            phase=args.phase, iterations=args.iterations, high_band=args.high_band,
+            subtract_floor=not args.keep_floor)
         conversion.check_window(args.window_frames, conversion.OVERLAP_FRAMES)
     except ValueError as error:
         parser.error(str(error))

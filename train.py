@@ -6,6 +6,7 @@ from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import chainer
+import numpy
 from chainer import training
 from chainer.training import extensions
 
@@ -113,6 +114,10 @@ def build_trainer(args) -> training.Trainer:
     batchsize = args.batchsize or preset.batchsize
     device = chainer.get_device(f'@cupy:{args.gpu}' if args.gpu >= 0 else '@numpy')
     device.use()
+    # Chainer's initializers and the penalty's interpolation draw from the global generators.
+    numpy.random.seed(args.seed)
+    if args.gpu >= 0:
+        chainer.backends.cuda.cupy.random.seed(args.seed)
     gen, dis = config.build_generator(), config.build_discriminator()
     gen.to_device(device)
     dis.to_device(device)

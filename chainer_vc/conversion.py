@@ -66,11 +66,17 @@ class ReconstructionOptions:
     ``high_band``: what fills the bins the model never sees (DC and 4-8 kHz for the seed's
     config): ``'source'`` keeps the source's magnitudes there (natural-sounding, but those
     bins still carry the source speaker), ``'drop'`` leaves them empty (band-limited output).
+
+    ``subtract_floor``: the [0, 1] mapping clips magnitudes below ``magnitude_floor``, so its
+    inverse gives the floor, not silence, for 0: left in, that floor is a steady hiss (about
+    -29 dBFS) in every pause. Subtracting it maps 0 back to silence and changes magnitudes
+    10x above the floor by under 1 dB.
     """
     phase: str = PHASE_GRIFFIN_LIM
     iterations: int = GRIFFIN_LIM_ITERATIONS
     momentum: float = GRIFFIN_LIM_MOMENTUM
     high_band: str = HIGH_BAND_SOURCE
+    subtract_floor: bool = True
 
     def __post_init__(self):
         if self.phase not in PHASE_METHODS:
@@ -191,7 +197,10 @@ def reconstruct(unit, source_spectrum, config: SpectrogramConfig,
     The waveform spans ``fft_size + (frames - 1) * hop`` samples, like the analysed signal.
     """
     xp = chainer.backend.get_array_module(source_spectrum)
-    band_magnitude = xp.asarray(features.to_magnitude(_to_cpu(unit), config))
+    band_magnitude = features.to_magnitude(_to_cpu(unit), config)
+    if options.subtract_floor:
+        band_magnitude = np.maximum(band_magnitude - config.magnitude_floor, 0)
+    band_magnitude = xp.asarray(band_magnitude)
     magnitude = full_magnitude(band_magnitude, source_spectrum, config, options.high_band)
     if options.phase == PHASE_SOURCE:
         return fast_istft(magnitude * _unit_phase(source_spectrum), config)

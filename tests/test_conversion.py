@@ -1,4 +1,5 @@
 """chainer_vc.conversion: whole utterances through a trained Generator and back to sound."""
+import dataclasses
 from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
@@ -101,6 +102,19 @@ def test_griffin_lim_round_trip_log_spectral_distance():
         samples, _round_trip(samples, 'source', iterations), CONFIG)
     assert random_phase < LSD_BOUND_RANDOM_PHASE_DB < no_iteration
     assert source_phase < LSD_BOUND_SOURCE_PHASE_DB
+
+
+def test_floor_subtraction_turns_a_silent_output_into_silence():
+    samples = speech_like()
+    spectrum = features.stft(samples, CONFIG)
+    silent = np.zeros((len(spectrum), CONFIG.bins), np.float32)
+    options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE,
+                                               high_band=conversion.HIGH_BAND_DROP)
+    subtracted = conversion.reconstruct(silent, spectrum, CONFIG, options)
+    kept = conversion.reconstruct(
+        silent, spectrum, CONFIG, dataclasses.replace(options, subtract_floor=False))
+    assert np.max(np.abs(subtracted)) < 1e-6
+    assert 20 * np.log10(np.sqrt(np.mean(np.square(kept)))) > -40
 
 
 def test_log_spectral_distance_is_zero_for_identical_and_positive_for_different():
