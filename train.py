@@ -20,6 +20,11 @@ from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfi
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
 DEFAULTS = TrainingConfig()
+LOSS_WEIGHTS = {
+    'gp': 'gradient penalty', 'cls': 'classification losses (D and G)',
+    'rec': 'cycle reconstruction loss', 'fm': 'feature-matching loss',
+    'id': 'identity-mapping loss (47c97768; 0 = off, as in 9ada9179)',
+}
 
 
 def parse_args(argv=None):
@@ -47,14 +52,14 @@ def parse_args(argv=None):
                         help='factor applied to lr every --lr-decay-epochs')
     parser.add_argument('--lr-decay-epochs', type=int, default=DEFAULTS.lr_decay_epochs,
                         help='epochs between learning-rate decays')
-    for name in ('gp', 'cls', 'rec', 'fm', 'id'):
+    for name, meaning in LOSS_WEIGHTS.items():
         parser.add_argument(f'--lambda-{name}', type=float,
                             default=getattr(DEFAULTS, f'lambda_{name}'),
-                            help=f'weight of the {name} loss')
+                            help=f'weight of the {meaning} (default: %(default)s)')
     parser.add_argument('--label-dropout', type=float, default=DEFAULTS.label_dropout,
                         help='drop target label groups with this probability (fbf548f6: 0.5)')
     parser.add_argument('--log-interval', default='1e',
-                        help='log/plot interval: 5e = 5 epochs, 100i = 100 iterations')
+                        help='log interval: 5e = 5 epochs, 100i = 100 iterations')
     parser.add_argument('--plot-interval', default='1e', help='PlotReport PNG interval (as above)')
     parser.add_argument('--snapshot-interval', default='1e', help='snapshot interval (as above)')
     parser.add_argument('--sample-interval', default='10e',
@@ -112,6 +117,8 @@ def build_trainer(args) -> training.Trainer:
     train_config = training_config(args)
     dataset = SpectrogramDataset.from_corpus(corpus, config.labels, config.features, args.seed)
     batchsize = args.batchsize or preset.batchsize
+    if args.gpu >= 0 and not chainer.backends.cuda.available:
+        raise InputError(f'--gpu {args.gpu}: CuPy is not available (pip install -e .[gpu])')
     device = chainer.get_device(f'@cupy:{args.gpu}' if args.gpu >= 0 else '@numpy')
     device.use()
     # Chainer's initializers and the penalty's interpolation draw from the global generators.

@@ -90,8 +90,9 @@ def lr_schedules(optimizers, config, trigger_unit: str = 'epoch') -> list:
 
 
 class SampleReport(chainer.training.Extension):
-    """Converts a few fixed training windows to a few targets and back, and writes a
-    spectrogram PNG (input / each target / cycle-reconstructed) and the same as WAVs into
+    """Converts a few fixed training windows (of different label combinations, so different
+    speakers where there are several) to a few targets and back, and writes a spectrogram
+    PNG (input / each target / cycle-reconstructed) and the same as WAVs into
     ``samples/iter_<N>/``."""
 
     priority = PRIORITY_SAMPLES
@@ -102,12 +103,12 @@ class SampleReport(chainer.training.Extension):
         self._schema = schema
         self._config = dataset.config
         rng = np.random.default_rng(seed)
-        picks = rng.choice(len(dataset), size=min(n_samples, len(dataset)), replace=False)
-        self._segments = [dataset.segment(int(i)) for i in picks]
-        self._source_codes = dataset.codes[picks]
         combinations = dataset.label_combinations()
-        chosen = np.linspace(0, len(combinations) - 1, min(n_targets, len(combinations)))
-        self._target_codes = combinations[np.round(chosen).astype(int)]
+        picks = [_pick_utterance(dataset.codes, combination, rng)
+                 for combination in _spread(combinations, n_samples)]
+        self._segments = [dataset.segment(i) for i in picks]
+        self._source_codes = dataset.codes[picks]
+        self._target_codes = _spread(combinations, n_targets)
 
     def __call__(self, trainer):
         out = Path(trainer.out) / 'samples' / f'iter_{trainer.updater.iteration}'
@@ -157,6 +158,16 @@ class SampleReport(chainer.training.Extension):
         figure.tight_layout()
         figure.savefig(path, dpi=100)
         plt.close(figure)
+
+
+def _spread(rows: np.ndarray, n: int) -> np.ndarray:
+    """``n`` rows spread evenly over ``rows`` (all of them when there are fewer)."""
+    return rows[np.round(np.linspace(0, len(rows) - 1, min(n, len(rows)))).astype(int)]
+
+
+def _pick_utterance(codes: np.ndarray, combination: np.ndarray, rng) -> int:
+    """A random utterance with the given label codes."""
+    return int(rng.choice(np.flatnonzero(np.all(codes == combination, axis=1))))
 
 
 def _cpu(array) -> np.ndarray:

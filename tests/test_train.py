@@ -11,7 +11,7 @@ import pytest
 import soundfile
 from PIL import Image
 
-from conftest import write_voice
+from conftest import make_corpus, write_voice
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = ['--gpu', '-1', '--preset', 'tiny', '--batchsize', '2', '--no-progress']
@@ -95,7 +95,7 @@ def test_non_finite_loss_stops_with_one_line_and_keeps_snapshots(corpus_manifest
 
 
 @pytest.mark.parametrize('case', ['missing manifest', 'all unreadable', 'unknown corpus format',
-                                  'bad interval'])
+                                  'bad interval', 'no cupy'])
 def test_bad_input_is_one_line_exit_2(tmp_path, case):
     manifest = tmp_path / 'm.csv'
     if case == 'all unreadable':
@@ -105,13 +105,15 @@ def test_bad_input_is_one_line_exit_2(tmp_path, case):
     args = {'missing manifest': ['--manifest', manifest],
             'all unreadable': ['--manifest', manifest],
             'unknown corpus format': ['--corpus', 'timit', tmp_path],
-            'bad interval': ['--manifest', manifest, '--log-interval', 'often']}[case]
+            'bad interval': ['--manifest', manifest, '--log-interval', 'often'],
+            'no cupy': ['--manifest', make_corpus(tmp_path / 'c'), '--gpu', '0']}[case]
     result = train(*FAST, *args, '--iterations', 1, '--out', tmp_path / 'run')
     assert result.returncode == 2, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and 'Traceback' not in result.stderr
     expected = {'missing manifest': str(manifest), 'all unreadable': 'none of the corpus',
-                'unknown corpus format': 'timit', 'bad interval': 'often'}[case]
+                'unknown corpus format': 'timit', 'bad interval': 'often',
+                'no cupy': '--gpu'}[case]
     assert expected in errors[0]
 
 
@@ -139,3 +141,15 @@ def test_resuming_into_a_run_of_another_preset_is_refused(corpus_manifest, tmp_p
     result = train('--preset', 'cfcefd21', '--manifest', corpus_manifest, '--iterations', 1,
                    '--out', out)
     assert result.returncode == 2 and 'holds a tiny model' in result.stderr
+
+
+def test_the_same_seed_trains_the_same_weights(corpus_manifest, tmp_path):
+    runs = []
+    for name in ('a', 'b'):
+        out = tmp_path / name
+        assert train(*FAST, '--manifest', corpus_manifest, '--iterations', 1, '--out', out,
+                     '--sample-interval', '1000i').returncode == 0
+        runs.append(np.load(out / 'gen_iter_1.npz'))
+    assert sorted(runs[0].files) == sorted(runs[1].files)
+    for key in runs[0].files:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
