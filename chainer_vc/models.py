@@ -6,6 +6,9 @@ from typing import Callable, Optional, Sequence
 import chainer
 import chainer.functions as F
 import chainer.links as L
+import numpy
+
+from chainer_vc import kernels
 
 
 class ConvBlock(chainer.Chain):
@@ -71,10 +74,29 @@ class Generator(chainer.Chain):
 
     def condition(self, h, c):
         """Tile the labels over the bottleneck, concatenate, merge."""
+        if kernels.enabled():
+            return self.merge.activation(self.merge.bn(self._factored_merge(h, c)))
         batch, _, height, width = h.shape
         tiled = F.broadcast_to(F.reshape(c, (batch, self.label_size, 1, 1)),
                                (batch, self.label_size, height, width))
         return self.merge(F.concat((h, tiled), axis=1))
+
+    def _factored_merge(self, h, c):
+        """The merge convolution of [h; c tiled], without tiling c: a label channel is constant
+        over space, so its part of the convolution is sum over kernel taps (k, l) of
+        (W_label[:, :, k, l] @ c) x [tap (k, l) falls inside the map], which depends on c and
+        the border position only. Same sums as the plain path, in another order."""
+        conv = self.merge.conv
+        features = h.shape[1]
+        out_channels, _, kh, kw = conv.W.shape
+        batch, _, height, width = h.shape
+        y = F.convolution_2d(h, conv.W[:, :features], conv.b, conv.stride, conv.pad)
+        label_w = F.reshape(F.transpose(conv.W[:, features:], (1, 0, 2, 3)),
+                            (self.label_size, out_channels * kh * kw))
+        taps = F.reshape(F.matmul(c, label_w), (batch * out_channels, kh * kw))
+        inside = self.xp.asarray(tap_masks((kh, kw), conv.pad, (height, width)))
+        label_term = F.reshape(F.matmul(taps, inside), (batch, out_channels, height, width))
+        return y + label_term
 
     def decode(self, h):
         for i in range(1, self.n_res_blocks + 1):
@@ -83,6 +105,18 @@ class Generator(chainer.Chain):
 
     def forward(self, x, c):
         return self.decode(self.condition(self.encode(x), c))
+
+
+def tap_masks(ksize, pad, size) -> numpy.ndarray:
+    """(kh * kw, H * W) float32: 1 where kernel tap (k, l) of a stride-1 convolution at
+    output position (y, x) reads inside the (H, W) input, 0 where it reads padding."""
+    (kh, kw), (ph, pw), (height, width) = ksize, pad, size
+    rows = numpy.arange(height)[None, :] + numpy.arange(kh)[:, None] - ph
+    cols = numpy.arange(width)[None, :] + numpy.arange(kw)[:, None] - pw
+    inside_rows = (rows >= 0) & (rows < height)
+    inside_cols = (cols >= 0) & (cols < width)
+    masks = inside_rows[:, None, :, None] & inside_cols[None, :, None, :]
+    return masks.reshape(kh * kw, height * width).astype(numpy.float32)
 
 
 def _leaky_relu(x):

@@ -116,17 +116,17 @@ class StarGANUpdater(training.StandardUpdater):
         x_real, c_real, t_real = self.converter(
             self.get_iterator('main').next(), self.input_device)
         x_orig, _, _ = self.converter(self.get_iterator('orig').next(), self.input_device)
-        c_fake, t_fake = self._sample_targets(len(x_real))
-        return {'x_real': x_real, 'c_real': c_real, 't_real': t_real, 'x_orig': x_orig,
-                'c_fake': c_fake, 't_fake': t_fake}
+        c_fake, t_fake = self._sample_targets(len(x_real), x_real.dtype)
+        return {'x_real': x_real, 'c_real': c_real.astype(x_real.dtype, copy=False),
+                't_real': t_real, 'x_orig': x_orig, 'c_fake': c_fake, 't_fake': t_fake}
 
-    def _sample_targets(self, n: int):
+    def _sample_targets(self, n: int, dtype=np.float32):
         """Target labels drawn from the corpus's real label combinations."""
         rows = self._rng.integers(0, len(self.label_combinations), size=n)
         codes = self.label_combinations[rows]
         if self.config.label_dropout > 0:
             codes = drop_groups(codes, self._rng, self.config.label_dropout)
-        c_fake = self.schema.generator_input(codes)
+        c_fake = self.schema.generator_input(codes).astype(dtype, copy=False)
         t_fake = self.schema.classification_target(codes)
         return self.input_device.send((c_fake, t_fake))
 

@@ -13,14 +13,16 @@ from chainer_vc.updater import (NonFiniteLossError, StarGANUpdater, TrainingConf
 SMALL = LabelSchema((LabelGroup('speaker', ('a', 'b', 'c')), LabelGroup('sex', ('f', 'm'))))
 
 
-def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig(), n=8):
+def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig(), n=8,
+                 dtype=np.float32):
     rng = np.random.default_rng(0)
     model = ModelConfig(PRESETS[preset], PRESETS[preset].spectrogram_config(), schema)
-    gen, dis = model.build_generator(), model.build_discriminator()
+    with chainer.using_config('dtype', dtype):
+        gen, dis = model.build_generator(), model.build_discriminator()
     codes = np.stack([rng.integers(0, len(g.classes), n) for g in schema.groups], 1)
     codes[0, -1] = -1
     frames = model.features.frames
-    data = [(rng.random((1, frames, 256), dtype=np.float32), schema.generator_input(c),
+    data = [(rng.random((1, frames, 256)).astype(dtype), schema.generator_input(c),
              schema.classification_target(c)) for c in codes]
     iterators = {name: chainer.iterators.SerialIterator(data, batchsize, shuffle=True)
                  for name in ('main', 'orig')}
