@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Tuple, Union
 
@@ -12,6 +10,7 @@ import scipy.signal
 import soundfile
 
 from chainer_vc.errors import InputError
+from chainer_vc.files import atomic_path
 
 SAMPLE_RATE = 16000
 
@@ -51,17 +50,9 @@ def load(path: Union[str, Path], sample_rate: int = SAMPLE_RATE) -> Tuple[np.nda
 
 def save(path: Union[str, Path], samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write 16-bit PCM WAV atomically (a temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    handle, temporary = tempfile.mkstemp(prefix='.tmp', suffix='.wav', dir=path.parent)
-    os.close(handle)
-    try:
-        soundfile.write(temporary, clipped, sample_rate, subtype='PCM_16', format='WAV')
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_path(path, suffix='.wav') as temporary:
+        soundfile.write(str(temporary), clipped, sample_rate, subtype='PCM_16', format='WAV')
 
 
 def peak_normalize(samples: np.ndarray) -> np.ndarray:

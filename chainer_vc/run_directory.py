@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Mapping, Optional, Tuple, Union
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from chainer_vc.errors import InputError
 from chainer_vc.features import SpectrogramConfig
+from chainer_vc.files import write_text_atomic
 from chainer_vc.labels import LabelSchema
 from chainer_vc.models import Discriminator, Generator
 from chainer_vc.presets import Preset
@@ -73,18 +72,6 @@ class ModelConfig:
             return cls.from_dict(data)
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f'{path}: not a valid model description ({error})') from None
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix='.tmp', dir=path.parent)
-    try:
-        with os.fdopen(handle, 'w') as file:
-            file.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def weights_saver(features: SpectrogramConfig):

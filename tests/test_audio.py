@@ -4,6 +4,7 @@ import soundfile
 
 from chainer_vc import audio
 from chainer_vc.errors import InputError
+from chainer_vc.files import atomic_path
 from conftest import voice
 
 
@@ -68,3 +69,14 @@ def test_save_writes_16k_pcm_and_replaces_atomically(tmp_path):
 def test_peak_normalize():
     np.testing.assert_allclose(audio.peak_normalize(np.array([0.1, -0.4], np.float32)), [0.25, -1])
     np.testing.assert_array_equal(audio.peak_normalize(np.zeros(3, np.float32)), np.zeros(3))
+
+
+def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / 'model.json'
+    target.write_text('old')
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_text('half')
+            raise RuntimeError('killed')
+    assert target.read_text() == 'old'
+    assert [p.name for p in tmp_path.iterdir()] == ['model.json']

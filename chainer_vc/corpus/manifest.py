@@ -11,12 +11,12 @@ import dataclasses
 import io
 import os
 import pathlib
-import tempfile
 from typing import Iterable, Optional, Union
 
 import numpy as np
 
 from chainer_vc.errors import InputError
+from chainer_vc.files import atomic_path
 from chainer_vc.labels import LabelSchema
 
 PathLike = Union[str, os.PathLike]
@@ -75,23 +75,13 @@ def write_manifest(corpus_or_rows: Union[Corpus, Iterable], path: PathLike) -> p
     path = pathlib.Path(path)
     rows, group_names = _as_rows(corpus_or_rows)
     base = path.parent.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        'w', dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp', delete=False,
-        newline='', encoding='utf-8')
-    try:
-        with handle:
-            writer = csv.writer(handle, lineterminator='\n')
-            writer.writerow(('path',) + group_names)
-            for audio, labels in rows:
-                writer.writerow([_relative(audio, base)]
-                                + [_cell(labels.get(name)) for name in group_names])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        pathlib.Path(handle.name).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary, open(temporary, 'w', newline='',
+                                              encoding='utf-8') as handle:
+        writer = csv.writer(handle, lineterminator='\n')
+        writer.writerow(('path',) + group_names)
+        for audio, labels in rows:
+            writer.writerow([_relative(audio, base)]
+                            + [_cell(labels.get(name)) for name in group_names])
     return path
 
 

@@ -1,0 +1,32 @@
+"""Writing files so that a crash never leaves one half-written."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator, Union
+
+
+@contextlib.contextmanager
+def atomic_path(path: Union[str, Path], suffix: str = '') -> Iterator[Path]:
+    """Yields a temporary path in ``path``'s folder; when the block succeeds, the file
+    written there replaces ``path`` in one rename; when it fails, it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f'.{path.name}.', suffix=suffix + '.tmp',
+                                         dir=path.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        with open(temporary, 'rb') as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def write_text_atomic(path: Union[str, Path], text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding='utf-8')
