@@ -24,7 +24,10 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
+# apt-get download needs package lists; a fresh machine may have none (root can fetch them).
 $(DEMO_DATA)/manifest.csv: | install
+	@if [ "$$(id -u)" = 0 ] && ! apt-cache show fillets-ng-data-cs >/dev/null 2>&1; then \
+		apt-get update -qq; fi
 	$(PY) -m chainer_vc.corpus.fillets fetch $(DEMO_DATA)
 
 demo: install $(DEMO_DATA)/manifest.csv
