@@ -88,61 +88,6 @@ class ReconstructionOptions:
             raise ValueError(f'iterations must be >= 0, not {self.iterations}')
 
 
-# ---------------------------------------------------------------------------- STFT hot path
-
-def _frame_indices(n_frames: int, config: SpectrogramConfig, xp):
-    return (xp.arange(n_frames)[:, None] * config.hop
-            + xp.arange(config.fft_size)[None, :])
-
-
-def _signal_length(n_frames: int, config: SpectrogramConfig) -> int:
-    return config.fft_size + (n_frames - 1) * config.hop
-
-
-def fast_stft(signal, config: SpectrogramConfig, n_frames: int):
-    """:func:`features.stft` for numpy or CuPy arrays, one gather and one batched rfft."""
-    xp = chainer.backend.get_array_module(signal)
-    window = xp.asarray(features.window(config))
-    frames = signal[_frame_indices(n_frames, config, xp)] * window
-    return xp.fft.rfft(frames, axis=-1) / config.fft_size
-
-
-def overlap_add(frames, config: SpectrogramConfig):
-    """Sum frames (n, fft_size) placed ``hop`` apart: a loop over fft_size / hop chunks only."""
-    xp = chainer.backend.get_array_module(frames)
-    n_frames, size = frames.shape
-    chunks = -(-size // config.hop)
-    padded = xp.zeros((n_frames, chunks * config.hop), dtype=frames.dtype)
-    padded[:, :size] = frames
-    padded = padded.reshape(n_frames, chunks, config.hop)
-    out = xp.zeros((n_frames + chunks - 1, config.hop), dtype=frames.dtype)
-    for chunk in range(chunks):
-        out[chunk:chunk + n_frames] += padded[:, chunk]
-    return out.reshape(-1)[:_signal_length(n_frames, config)]
-
-
-class _InverseSTFT:
-    """:func:`features.istft` (least-squares overlap-add) with the window weight cached."""
-
-    def __init__(self, n_frames: int, config: SpectrogramConfig, xp):
-        self.config = config
-        self.window = xp.asarray(features.window(config))
-        weight = overlap_add(xp.broadcast_to(self.window ** 2, (n_frames, config.fft_size)),
-                             config)
-        self.inverse_weight = 1 / xp.maximum(weight, _EPSILON)
-
-    def __call__(self, spectrum):
-        xp = chainer.backend.get_array_module(spectrum)
-        frames = xp.fft.irfft(spectrum * self.config.fft_size, n=self.config.fft_size, axis=-1)
-        return overlap_add(frames * self.window, self.config) * self.inverse_weight
-
-
-def fast_istft(spectrum, config: SpectrogramConfig):
-    """:func:`features.istft` for numpy or CuPy arrays, without a loop over frames."""
-    xp = chainer.backend.get_array_module(spectrum)
-    return _InverseSTFT(len(spectrum), config, xp)(spectrum)
-
-
 # ----------------------------------------------------------------------- reconstruction
 
 def _unit_phase(spectrum):
@@ -168,14 +113,13 @@ def griffin_lim(magnitude, config: SpectrogramConfig, phase=None,
     else:
         angles = xp.exp(1j * xp.asarray(phase))
     angles = angles.astype(xp.complex64)
-    n_frames = len(magnitude)
-    inverse = _InverseSTFT(n_frames, config, xp)
+    weight = features.istft_weight(len(magnitude), config, xp)
     rebuilt = xp.zeros_like(angles)
     for _ in range(iterations):
         previous = rebuilt
-        rebuilt = fast_stft(inverse(magnitude * angles), config, n_frames)
+        rebuilt = features.stft(features.istft(magnitude * angles, config, weight=weight), config)
         angles = _unit_phase(rebuilt - (momentum / (1 + momentum)) * previous)
-    return inverse(magnitude * angles)
+    return features.istft(magnitude * angles, config, weight=weight)
 
 
 def full_magnitude(band_magnitude, source_spectrum, config: SpectrogramConfig,
@@ -197,13 +141,13 @@ def reconstruct(unit, source_spectrum, config: SpectrogramConfig,
     The waveform spans ``fft_size + (frames - 1) * hop`` samples, like the analysed signal.
     """
     xp = chainer.backend.get_array_module(source_spectrum)
-    band_magnitude = features.to_magnitude(_to_cpu(unit), config)
+    band_magnitude = features.to_magnitude(to_cpu(unit), config)
     if options.subtract_floor:
         band_magnitude = np.maximum(band_magnitude - config.magnitude_floor, 0)
     band_magnitude = xp.asarray(band_magnitude)
     magnitude = full_magnitude(band_magnitude, source_spectrum, config, options.high_band)
     if options.phase == PHASE_SOURCE:
-        return fast_istft(magnitude * _unit_phase(source_spectrum), config)
+        return features.istft(magnitude * _unit_phase(source_spectrum), config)
     return griffin_lim(magnitude, config, source_spectrum, options.iterations, options.momentum)
 
 
@@ -244,7 +188,7 @@ def padding(n_samples: int, config: SpectrogramConfig) -> Tuple[int, int, int]:
     needed = left + n_samples + left
     frames = 1 + -(-(needed - config.fft_size) // config.hop)
     frames = -(-frames // FRAME_MULTIPLE) * FRAME_MULTIPLE
-    return left, _signal_length(frames, config) - left - n_samples, frames
+    return left, features.signal_length(frames, config) - left - n_samples, frames
 
 
 def rms(samples: np.ndarray) -> float:
@@ -363,12 +307,13 @@ class Converter:
         padded = np.pad(audio.peak_normalize(samples), (left, right))
         spectrum = features.stft(padded, config)
         unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
-        converted = _to_cpu(self.generate(unit, codes))
+        converted = to_cpu(self.generate(unit, codes))
         waveform = reconstruct(converted, self.device.send(spectrum), config, self.options)
-        return restore_loudness(_to_cpu(waveform)[left:left + len(samples)], samples)
+        return restore_loudness(to_cpu(waveform)[left:left + len(samples)], samples)
 
 
-def _to_cpu(array) -> np.ndarray:
+def to_cpu(array) -> np.ndarray:
+    """A numpy copy of a numpy or CuPy array (the array itself when it is numpy)."""
     return chainer.backend.CpuDevice().send(array)
 
 

@@ -130,15 +130,17 @@ class SampleReport(chainer.training.Extension):
         with chainer.using_config('train', False), chainer.no_backprop_mode():
             for codes in self._target_codes:
                 fake = self._generator(x, xp.asarray(self._schema.generator_input(codes[None])))
-                row.append(('to ' + self._target_name(codes), _cpu(fake.array[0, 0])))
+                row.append(('to ' + self._target_name(codes),
+                            conversion.to_cpu(fake.array[0, 0])))
             cycle = self._generator(fake, source_labels)
             row.append(('cycle from ' + self._target_name(self._target_codes[-1]),
-                        _cpu(cycle.array[0, 0])))
+                        conversion.to_cpu(cycle.array[0, 0])))
         options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE)
         for index, (title, patch) in enumerate(row):
             name = 'input' if index == 0 else _file_safe(title)
             waveform = conversion.reconstruct(patch, spectrum, config, options)
-            audio.save(out / f'{stem}_{name}.wav', _cpu(waveform), config.sample_rate)
+            audio.save(out / f'{stem}_{name}.wav', conversion.to_cpu(waveform),
+                       config.sample_rate)
         return row
 
     def _plot(self, rows: Sequence[list], path: Path, iteration: int):
@@ -168,10 +170,6 @@ def _spread(rows: np.ndarray, n: int) -> np.ndarray:
 def _pick_utterance(codes: np.ndarray, combination: np.ndarray, rng) -> int:
     """A random utterance with the given label codes."""
     return int(rng.choice(np.flatnonzero(np.all(codes == combination, axis=1))))
-
-
-def _cpu(array) -> np.ndarray:
-    return np.asarray(chainer.backend.CpuDevice().send(array))
 
 
 def _file_safe(text: str) -> str:

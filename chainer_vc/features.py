@@ -13,6 +13,7 @@ import dataclasses
 import math
 from typing import Mapping, Optional
 
+import chainer
 import numpy as np
 
 
@@ -29,7 +30,7 @@ class SpectrogramConfig:
     @property
     def segment_samples(self) -> int:
         """Samples in one training segment: 17152 for 64 frames, 66304 for 256."""
-        return self.fft_size + (self.frames - 1) * self.hop
+        return signal_length(self.frames, self)
 
     @property
     def band_hz(self) -> tuple:
@@ -49,6 +50,11 @@ def window(config: SpectrogramConfig) -> np.ndarray:
     return np.hamming(config.fft_size).astype(np.float32)
 
 
+def signal_length(n_frames: int, config: SpectrogramConfig) -> int:
+    """Samples spanned by ``n_frames`` frames (the inverse of :func:`frame_count`)."""
+    return config.fft_size + (n_frames - 1) * config.hop
+
+
 def frame_count(n_samples: int, config: SpectrogramConfig) -> int:
     """Frames of a signal without padding (0 when shorter than one FFT)."""
     if n_samples < config.fft_size:
@@ -56,35 +62,54 @@ def frame_count(n_samples: int, config: SpectrogramConfig) -> int:
     return 1 + (n_samples - config.fft_size) // config.hop
 
 
-def stft(samples: np.ndarray, config: SpectrogramConfig) -> np.ndarray:
-    """Complex spectrum (frames, fft_size // 2 + 1) of the windowed frames, scaled by 1/fft_size."""
-    samples = np.asarray(samples, dtype=np.float32)
+def stft(samples, config: SpectrogramConfig):
+    """Complex spectrum (frames, fft_size // 2 + 1) of the windowed frames, scaled by
+    1/fft_size; numpy or CuPy in, the same out."""
+    xp = chainer.backend.get_array_module(samples)
+    samples = xp.asarray(samples, dtype=xp.float32)
     n_frames = frame_count(len(samples), config)
     if n_frames == 0:
         raise ValueError(
             f'{len(samples)} samples is shorter than one FFT frame ({config.fft_size})')
-    frames = np.lib.stride_tricks.sliding_window_view(samples, config.fft_size)[::config.hop]
-    spectrum = np.fft.rfft(frames[:n_frames] * window(config), axis=-1) / config.fft_size
-    return spectrum.astype(np.complex64)
+    index = (xp.arange(n_frames)[:, None] * config.hop
+             + xp.arange(config.fft_size)[None, :])
+    frames = samples[index] * xp.asarray(window(config))
+    return (xp.fft.rfft(frames, axis=-1) / config.fft_size).astype(xp.complex64)
 
 
-def istft(spectrum: np.ndarray, config: SpectrogramConfig,
-          length: Optional[int] = None) -> np.ndarray:
-    """Inverse of :func:`stft` by weighted overlap-add (least squares for the window)."""
-    spectrum = np.asarray(spectrum)
-    frames = np.fft.irfft(spectrum * config.fft_size, n=config.fft_size, axis=-1)
-    win = window(config).astype(np.float64)
-    n_samples = config.fft_size + (len(frames) - 1) * config.hop
-    signal = np.zeros(n_samples)
-    weight = np.zeros(n_samples)
-    for i, frame in enumerate(frames):
-        start = i * config.hop
-        signal[start:start + config.fft_size] += frame * win
-        weight[start:start + config.fft_size] += win ** 2
-    signal /= np.maximum(weight, 1e-8)
+def overlap_add(frames, config: SpectrogramConfig):
+    """Sum frames (n, fft_size) placed ``hop`` apart: a loop over fft_size / hop chunks only."""
+    xp = chainer.backend.get_array_module(frames)
+    n_frames, size = frames.shape
+    chunks = -(-size // config.hop)
+    padded = xp.zeros((n_frames, chunks * config.hop), dtype=frames.dtype)
+    padded[:, :size] = frames
+    padded = padded.reshape(n_frames, chunks, config.hop)
+    out = xp.zeros((n_frames + chunks - 1, config.hop), dtype=frames.dtype)
+    for chunk in range(chunks):
+        out[chunk:chunk + n_frames] += padded[:, chunk]
+    return out.reshape(-1)[:signal_length(n_frames, config)]
+
+
+def istft_weight(n_frames: int, config: SpectrogramConfig, xp=np):
+    """1 / the overlap-added squared window: the least-squares inverse's normalisation."""
+    squared = xp.asarray(window(config)) ** 2
+    weight = overlap_add(xp.broadcast_to(squared, (n_frames, config.fft_size)), config)
+    return 1 / xp.maximum(weight, 1e-8)
+
+
+def istft(spectrum, config: SpectrogramConfig, length: Optional[int] = None,
+          weight=None):
+    """Inverse of :func:`stft` by weighted overlap-add (least squares for the window);
+    ``weight`` is :func:`istft_weight`, for callers that invert many spectra of one size."""
+    xp = chainer.backend.get_array_module(spectrum)
+    if weight is None:
+        weight = istft_weight(len(spectrum), config, xp)
+    frames = xp.fft.irfft(spectrum * config.fft_size, n=config.fft_size, axis=-1)
+    signal = overlap_add(frames * xp.asarray(window(config)), config) * weight
     if length is not None:
-        signal = np.pad(signal, (0, max(0, length - n_samples)))[:length]
-    return signal.astype(np.float32)
+        signal = xp.pad(signal, (0, max(0, length - len(signal))))[:length]
+    return signal.astype(xp.float32)
 
 
 def band(spectrum: np.ndarray, config: SpectrogramConfig) -> np.ndarray:
