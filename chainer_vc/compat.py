@@ -1,4 +1,4 @@
-"""Two fixes that make Chainer 7.8.1 (the last release) work with today's stack.
+"""Fixes that make Chainer 7.8.1 (the last release) work with today's stack.
 
 Imported first by ``chainer_vc/__init__.py``, before anything imports Chainer.
 
@@ -11,7 +11,19 @@ Imported first by ``chainer_vc/__init__.py``, before anything imports Chainer.
    a second-order graph, which is exactly what the WGAN gradient penalty does through
    every Convolution2D (its input gradient is a deconvolution). We make ``_set_cover_all``
    accept anything with a ``.shape``.
+3. ``import chainer`` runs an environment check that imports ``numpy.distutils``, which
+   numpy 2 no longer ships on Python 3.12 and later. The check only uses it on macOS (to
+   detect Accelerate); where it is missing we provide an empty ``system_info``.
+4. CuPy 14 removed cuDNN, and Chainer then warns "cuDNN is not enabled" on every start, a
+   warning whose advice (reinstall CuPy with cuDNN) cannot be followed. Where CuPy is
+   installed without ``cupy.cudnn`` and the user has not set ``CHAINER_CUDNN``, we set it
+   to 0: Chainer takes the same cuDNN-less code paths, it just knows it was told to.
 """
+import importlib.util
+import os
+import sys
+import types
+
 import numpy
 
 
@@ -43,5 +55,37 @@ def _patch_deconvolution_cover_all() -> None:
     function._set_cover_all = _set_cover_all
 
 
+def _provide_numpy_distutils() -> None:
+    try:
+        import numpy.distutils.system_info  # noqa: F401
+    except ImportError:
+        system_info = types.ModuleType('numpy.distutils.system_info')
+        system_info.get_info = lambda name, notfound_action=0: {}
+        distutils = types.ModuleType('numpy.distutils')
+        distutils.system_info = system_info
+        sys.modules.setdefault('numpy.distutils', distutils)
+        sys.modules.setdefault('numpy.distutils.system_info', system_info)
+
+
+def cupy_has_cudnn() -> bool:
+    """Whether CuPy is installed with its cuDNN module (CuPy 13 and earlier)."""
+    if importlib.util.find_spec('cupy') is None:
+        return False
+    try:
+        import cupy.cudnn  # noqa: F401
+    except Exception:  # ImportError, or CUDA libraries CuPy could not load
+        return False
+    return True
+
+
+def _disable_cudnn_where_cupy_has_none() -> None:
+    if 'CHAINER_CUDNN' in os.environ or importlib.util.find_spec('cupy') is None:
+        return
+    if not cupy_has_cudnn():
+        os.environ['CHAINER_CUDNN'] = '0'
+
+
 _restore_numpy_sctypes()
+_provide_numpy_distutils()
+_disable_cudnn_where_cupy_has_none()
 _patch_deconvolution_cover_all()
