@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Train the seed's StarGAN voice converter: `python train.py --gpu 0 --batchsize 5 --epoch 1000`."""
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,7 +15,9 @@ from chainer_vc import corpus as corpora
 from chainer_vc import extensions as vc_extensions
 from chainer_vc.dataset import SpectrogramDataset
 from chainer_vc.errors import InputError
+from chainer_vc.models import CONDITIONINGS, NORMS
 from chainer_vc.presets import PRESETS
+from chainer_vc.split import DEFAULT_FRACTION, training_split
 from chainer_vc.run_directory import MODEL_JSON, ModelConfig, weights_saver
 from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig
 
@@ -58,6 +61,7 @@ def parse_args(argv=None):
                             help=f'weight of the {meaning} (default: %(default)s)')
     parser.add_argument('--label-dropout', type=float, default=DEFAULTS.label_dropout,
                         help='drop target label groups with this probability (fbf548f6: 0.5)')
+    add_options(parser)
     parser.add_argument('--log-interval', default='1e',
                         help='log interval: 5e = 5 epochs, 100i = 100 iterations')
     parser.add_argument('--plot-interval', default='1e', help='PlotReport PNG interval (as above)')
@@ -68,12 +72,49 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def add_options(parser):
+    """Options that change the seed's math; each is off by default."""
+    group = parser.add_argument_group('options beyond the seed (off by default)')
+    group.add_argument('--optimizer', choices=('rmsprop', 'adam'), default=DEFAULTS.optimizer,
+                       help='optimizer of both networks (the seed: rmsprop)')
+    group.add_argument('--lr-gen', type=float, help='learning rate of G (default: --lr)')
+    group.add_argument('--lr-dis', type=float, help='learning rate of D (default: --lr)')
+    group.add_argument('--beta1', type=float, default=DEFAULTS.beta1, help="Adam's beta1")
+    group.add_argument('--beta2', type=float, default=DEFAULTS.beta2, help="Adam's beta2")
+    group.add_argument('--id-until', type=int, default=DEFAULTS.id_until,
+                       help='iteration at which the identity loss switches off (0: never)')
+    group.add_argument('--label-conditioning', choices=CONDITIONINGS, default='bottleneck',
+                       help="where G sees the labels (the seed: bottleneck only)")
+    group.add_argument('--norm', choices=NORMS, default='batch',
+                       help="G's normalisation (the seed: batch)")
+    group.add_argument('--magnitude-floor', type=float,
+                       help='floor of the [0, 1] value mapping (the seed: 1e-3 of |FFT|/1024)')
+    group.add_argument('--heldout-fraction', type=float, default=DEFAULT_FRACTION,
+                       help='fraction of each speaker\'s utterances never trained on, kept '
+                            'for evaluation (stored in heldout.csv; 0: none)')
+
+
 def training_config(args) -> TrainingConfig:
     return TrainingConfig(
         n_dis=args.n_dis, lambda_gp=args.lambda_gp, lambda_cls=args.lambda_cls,
         lambda_rec=args.lambda_rec, lambda_fm=args.lambda_fm, lambda_id=args.lambda_id,
         label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
-        lr_decay_epochs=args.lr_decay_epochs)
+        lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
+        lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until)
+
+
+def chosen_preset(args):
+    """The named preset with the Generator options of the command line."""
+    return dataclasses.replace(PRESETS[args.preset], gen_conditioning=args.label_conditioning,
+                               gen_norm=args.norm)
+
+
+def feature_config(args, preset):
+    if args.magnitude_floor is None:
+        return preset.spectrogram_config()
+    if not 0 < args.magnitude_floor < 1:
+        raise InputError(f'--magnitude-floor {args.magnitude_floor}: must be in (0, 1)')
+    return preset.spectrogram_config(magnitude_floor=args.magnitude_floor)
 
 
 def load_corpus(args, schema=None):
@@ -98,24 +139,31 @@ def model_config(args, corpus, preset) -> ModelConfig:
             raise InputError(f'{out}: holds a {stored.preset.name} model, not {preset.name} '
                              '(choose another --out)')
         return stored
-    return ModelConfig(preset, preset.spectrogram_config(), corpus.schema(),
+    return ModelConfig(preset, feature_config(args, preset), corpus.schema(),
                        training_config(args).to_dict())
 
 
-def make_optimizer(link, config: TrainingConfig):
-    optimizer = chainer.optimizers.RMSprop(lr=config.lr)
+def make_optimizer(link, config: TrainingConfig, network: str):
+    lr = config.learning_rate(network)
+    if config.optimizer == 'adam':
+        optimizer = chainer.optimizers.Adam(alpha=lr, beta1=config.beta1, beta2=config.beta2)
+    else:
+        optimizer = chainer.optimizers.RMSprop(lr=lr)
     optimizer.setup(link)
     return optimizer
 
 
 def build_trainer(args) -> training.Trainer:
-    preset = PRESETS[args.preset]
+    preset = chosen_preset(args)
     args.out = args.out or Path('results') / preset.name
     stored_schema = ModelConfig.load(args.out).labels if (args.out / MODEL_JSON).is_file() else None
     corpus = load_corpus(args, stored_schema)
     config = model_config(args, corpus, preset)
     train_config = training_config(args)
-    dataset = SpectrogramDataset.from_corpus(corpus, config.labels, config.features, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    train_corpus = training_split(corpus, args.out, args.heldout_fraction)
+    dataset = SpectrogramDataset.from_corpus(train_corpus, config.labels, config.features,
+                                             args.seed)
     batchsize = args.batchsize or preset.batchsize
     if args.gpu >= 0 and not chainer.backends.cuda.available:
         raise InputError(f'--gpu {args.gpu}: CuPy is not available (pip install -e .[gpu])')
@@ -128,7 +176,8 @@ def build_trainer(args) -> training.Trainer:
     gen, dis = config.build_generator(), config.build_discriminator()
     gen.to_device(device)
     dis.to_device(device)
-    optimizers = {'gen': make_optimizer(gen, train_config), 'dis': make_optimizer(dis, train_config)}
+    optimizers = {name: make_optimizer(link, train_config, name)
+                  for name, link in (('gen', gen), ('dis', dis))}
     iterators = {name: chainer.iterators.SerialIterator(dataset, batchsize, shuffle=True)
                  for name in ('main', 'orig')}
     updater = StarGANUpdater(iterators, optimizers, config.labels, dataset.label_combinations(),

@@ -56,9 +56,7 @@ def _patch_deconvolution_cover_all() -> None:
 
 
 def _provide_numpy_distutils() -> None:
-    try:
-        import numpy.distutils.system_info  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec('numpy.distutils') is None:
         system_info = types.ModuleType('numpy.distutils.system_info')
         system_info.get_info = lambda name, notfound_action=0: {}
         distutils = types.ModuleType('numpy.distutils')

@@ -28,9 +28,25 @@ class TrainingConfig:
     lr: float = 1e-5
     lr_decay: float = 10 ** -0.5
     lr_decay_epochs: int = 100
+    # Options, off by default (the seed: RMSprop at `lr` for both networks, identity loss
+    # for all of training when it is on at all).
+    optimizer: str = 'rmsprop'
+    lr_gen: Optional[float] = None
+    lr_dis: Optional[float] = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    id_until: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def learning_rate(self, network: str) -> float:
+        """The starting learning rate of 'gen' or 'dis'."""
+        own = self.lr_gen if network == 'gen' else self.lr_dis
+        return self.lr if own is None else own
+
+    def identity_loss_on(self, iteration: int) -> bool:
+        return self.lambda_id > 0 and (self.id_until <= 0 or iteration < self.id_until)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -163,7 +179,7 @@ class StarGANUpdater(training.StandardUpdater):
             'gen/loss_fm': (F.mean_squared_error(feature_fake, feature_orig.array),
                             config.lambda_fm),
         }
-        if config.lambda_id > 0:
+        if config.identity_loss_on(self.iteration):
             terms['gen/loss_id'] = (F.mean_squared_error(
                 gen(batch['x_real'], batch['c_real']), batch['x_real']), config.lambda_id)
         loss = self._weighted_sum(terms)
