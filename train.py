@@ -18,7 +18,8 @@ from chainer_vc.errors import InputError
 from chainer_vc.models import CONDITIONINGS, NORMS
 from chainer_vc.presets import PRESETS
 from chainer_vc.split import DEFAULT_FRACTION, training_split
-from chainer_vc.run_directory import MODEL_JSON, ModelConfig, weights_saver
+from chainer_vc.run_directory import (MODEL_JSON, ModelConfig, find_weights, load_weights,
+                                     weights_saver)
 from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
@@ -47,6 +48,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', type=Path, help='run directory (default: results/<preset>)')
     parser.add_argument('--resume', type=Path,
                         help='trainer snapshot to resume from (default: the newest in --out)')
+    parser.add_argument('--initialize-from', type=Path, metavar='RUN',
+                        help='start G and D from the newest weights of another run directory '
+                             '(same networks; optimizer state and iteration count start afresh; '
+                             'ignored when --out already has a snapshot to resume)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--n-dis', type=int, default=DEFAULTS.n_dis,
                         help='discriminator updates per generator update')
@@ -174,6 +179,8 @@ def build_trainer(args) -> training.Trainer:
     if args.gpu >= 0:
         chainer.backends.cuda.cupy.random.seed(args.seed)
     gen, dis = config.build_generator(), config.build_discriminator()
+    if args.initialize_from:
+        initialize_weights(args.initialize_from, gen, dis, config)
     gen.to_device(device)
     dis.to_device(device)
     optimizers = {name: make_optimizer(link, train_config, name)
@@ -190,6 +197,17 @@ def build_trainer(args) -> training.Trainer:
     if args.resume:
         chainer.serializers.load_npz(str(args.resume), trainer)
     return trainer
+
+
+def initialize_weights(run_dir: Path, gen, dis, config: ModelConfig) -> None:
+    """G and D from another run's newest weights; its networks must be the same."""
+    source = ModelConfig.load(run_dir)
+    if (source.preset, source.features, source.labels) != (config.preset, config.features,
+                                                           config.labels):
+        raise InputError(f'{run_dir}: its model.json describes other networks, features or '
+                         'labels than this run')
+    for link, network in ((gen, 'gen'), (dis, 'dis')):
+        load_weights(find_weights(run_dir, network=network), link, config.features)
 
 
 def add_extensions(trainer, args, config, dataset, train_config, length):
