@@ -10,6 +10,7 @@ DEMO_RUN ?= results/demo
 DEMO_ITERATIONS ?= 200
 DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
+RESEMBLYZER_VERSION := 0.1.4
 
 .PHONY: install test demo bench clean
 
@@ -17,6 +18,9 @@ $(VENV)/.installed: setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
+	# The GE2E speaker encoder's weights (resemblyzer/pretrained.pt); the package itself, and
+	# torch, are never imported, so none of its dependencies are installed.
+	$(PIP) install --quiet --no-deps resemblyzer==$(RESEMBLYZER_VERSION)
 	touch $@
 
 install: $(VENV)/.installed
