@@ -14,7 +14,7 @@ RESEMBLYZER_VERSION := 0.1.4
 
 .PHONY: install test demo bench clean
 
-$(VENV)/.installed: setup.py constraints.txt
+$(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
