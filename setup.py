@@ -12,6 +12,7 @@ setup(
         'scipy',
         'soundfile',
         'matplotlib',
+        'threadpoolctl',
     ],
     extras_require={
         'gpu': ['cupy-cuda12x'],

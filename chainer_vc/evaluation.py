@@ -238,6 +238,7 @@ def score_row(judges: Judges, embeddings: np.ndarray, sources: list, targets: li
 class Evaluation:
     report: dict
     examples: list  # [{'source': samples, 'converted': ..., 'target': ..., 'pair': {...}}]
+    features: Optional[features.SpectrogramConfig] = None
 
 
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
@@ -279,7 +280,7 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
                  'converted': converted[n], 'target': recordings[selection.probes[target_probe[n]].path]}
                 for n, (i, _) in enumerate(pairs[:limits.examples])]
-    return Evaluation(report, examples)
+    return Evaluation(report, examples, converter.features)
 
 
 def content_metrics(converter: Converter, selection: Selection, recordings, pairs, converted,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
+import threadpoolctl
 
 from chainer_vc import torch_checkpoint
 from chainer_vc.errors import InputError
@@ -171,8 +172,11 @@ class SpeakerEncoder:
     def forward(self, mels: np.ndarray) -> np.ndarray:
         """(batch, frames, 40) mel windows -> (batch, 256) L2-normalised embeddings."""
         x = np.asarray(mels, dtype=np.float32)
-        for w_input, w_hidden, bias in self.layers:
-            x = self._lstm_layer(x, w_input, w_hidden, bias)
+        # Each time step's GEMM is small: BLAS threads would spend more time waiting for each
+        # other (10-30x slower on a busy 2-core machine) than computing.
+        with threadpoolctl.threadpool_limits(1, user_api='blas'):
+            for w_input, w_hidden, bias in self.layers:
+                x = self._lstm_layer(x, w_input, w_hidden, bias)
         w, b = self.linear
         return _l2_normalize(np.maximum(x[:, -1] @ w + b, 0))
 
@@ -180,12 +184,12 @@ class SpeakerEncoder:
     def _lstm_layer(x, w_input, w_hidden, bias):
         """torch.nn.LSTM's layer: gates in the order input, forget, cell, output."""
         batch, steps, _ = x.shape
-        gates_in = x @ w_input + bias
+        gates_in = np.ascontiguousarray((x @ w_input + bias).transpose(1, 0, 2))
         h = np.zeros((batch, HIDDEN), dtype=np.float32)
         c = np.zeros((batch, HIDDEN), dtype=np.float32)
         out = np.empty((batch, steps, HIDDEN), dtype=np.float32)
         for t in range(steps):
-            gates = gates_in[:, t] + h @ w_hidden
+            gates = gates_in[t] + h @ w_hidden
             i, f, g, o = np.split(gates, 4, axis=1)
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
