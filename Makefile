@@ -12,7 +12,7 @@ DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interv
 PYTEST_ARGS ?=
 RESEMBLYZER_VERSION := 0.1.4
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench clean browser
 
 $(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,14 @@ $(VENV)/.installed: setup.py constraints.txt Makefile
 
 install: $(VENV)/.installed
 
-test: install
+test: install browser
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+# Headless Chromium renders evaluate.py's listening page in the tests; root installs it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "chromium is missing: the listening-page test will fail (apt-get install chromium)"; fi
 
 # apt-get download needs package lists; a fresh machine may have none (root can fetch them).
 $(DEMO_DATA)/manifest.csv: | install
