@@ -18,8 +18,8 @@ $(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
-	# The GE2E speaker encoder's weights (resemblyzer/pretrained.pt); the package itself, and
-	# torch, are never imported, so none of its dependencies are installed.
+# The GE2E speaker encoder's weights (resemblyzer/pretrained.pt); the package itself, and
+# torch, are never imported, so none of its dependencies are installed.
 	$(PIP) install --quiet --no-deps resemblyzer==$(RESEMBLYZER_VERSION)
 	touch $@
 
