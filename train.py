@@ -12,6 +12,7 @@ from chainer import training
 from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
+from chainer_vc import evaluation_extension
 from chainer_vc import extensions as vc_extensions
 from chainer_vc.dataset import SpectrogramDataset
 from chainer_vc.errors import InputError
@@ -73,6 +74,10 @@ def parse_args(argv=None):
     parser.add_argument('--snapshot-interval', default='1e', help='snapshot interval (as above)')
     parser.add_argument('--sample-interval', default='10e',
                         help='interval of spectrogram and WAV samples (as above)')
+    parser.add_argument('--eval-interval',
+                        help='judge conversions of held-out utterances with the GE2E speaker '
+                             'encoder at this interval (as above; eval/* in the log and '
+                             'eval_*.png); default: never')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     return parser.parse_args(argv)
 
@@ -194,6 +199,8 @@ def build_trainer(args) -> training.Trainer:
     trainer = training.Trainer(updater, length, out=str(args.out))
     config.save(args.out)
     add_extensions(trainer, args, config, dataset, train_config, length)
+    if args.eval_interval:
+        add_judge(trainer, args, config, corpus, length)
     if args.resume:
         chainer.serializers.load_npz(str(args.resume), trainer)
     return trainer
@@ -237,11 +244,22 @@ def add_extensions(trainer, args, config, dataset, train_config, length):
         trainer.extend(extensions.ProgressBar(update_interval=1))
 
 
+def add_judge(trainer, args, config, corpus, length):
+    def every():
+        interval = vc_extensions.parse_interval(args.eval_interval)
+        return vc_extensions.IntervalOrEndTrigger(interval, length)
+
+    trainer.extend(evaluation_extension.ConversionJudge(trainer.updater.gen, config, corpus,
+                                                        args.out), trigger=every())
+    for report in evaluation_extension.plot_reports(every):
+        trainer.extend(report)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
-                         args.sample_interval):
+                         args.sample_interval, args.eval_interval or '1'):
             vc_extensions.parse_interval(interval)
         trainer = build_trainer(args)
     except (InputError, ValueError) as error:

@@ -244,8 +244,9 @@ class Evaluation:
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
                       recordings: Dict[Path, np.ndarray], probes_raw: np.ndarray,
                       probes_vocoded: np.ndarray, limits: Limits, all_labels: list,
-                      content: bool = True) -> Evaluation:
-    """Convert the chosen pairs with ``converter`` and score every row of the table."""
+                      content: Optional[str] = 'full') -> Evaluation:
+    """Convert the chosen pairs with ``converter`` and score every row of the table;
+    ``content``: 'full' (every content metric), 'cycle' (the cycle distance only) or None."""
     speakers = judges.speaker.speakers
     pairs = choose_pairs(selection.probes, speakers, limits.pairs, limits.seed)
     probe_speakers = _speakers(selection.probes)
@@ -276,7 +277,7 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     }
     if content:
         report['content'] = content_metrics(converter, selection, recordings, pairs, converted,
-                                            target_labels, limits)
+                                            target_labels, limits, content == 'full')
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
                  'converted': converted[n], 'target': recordings[selection.probes[target_probe[n]].path]}
                 for n, (i, _) in enumerate(pairs[:limits.examples])]
@@ -284,20 +285,24 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
 
 
 def content_metrics(converter: Converter, selection: Selection, recordings, pairs, converted,
-                    target_labels: dict, limits: Limits) -> dict:
+                    target_labels: dict, limits: Limits, full: bool = True) -> dict:
     """Log-spectral distances to the source (cycle, identity, vocoder alone) and G's label
-    sensitivity, mean |G(x, c_i) - G(x, c_j)| next to mean |G(x, c) - x|."""
+    sensitivity, mean |G(x, c_i) - G(x, c_j)| next to mean |G(x, c) - x| (``full``; else the
+    cycle distance only)."""
     config = converter.features
     vocoder = VocoderOnly.like(converter)
     lsd = {'cycle': [], 'identity': [], 'vocoder': []}
     for n, (i, _) in enumerate(pairs):
         source = recordings[selection.probes[i].path]
         own = converter.target_codes(_labelled(selection.probes[i].labels))
-        cycled = converter.convert_codes(converted[n], own)
-        identity = converter.convert_codes(source, own)
-        for name, estimate in (('cycle', cycled), ('identity', identity),
+        lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
+        if not full:
+            continue
+        for name, estimate in (('identity', converter.convert_codes(source, own)),
                                ('vocoder', vocoder.convert_codes(source, None))):
             lsd[name].append(conversion.log_spectral_distance(source, estimate, config))
+    if not full:
+        return {'cycle_lsd': float(np.mean(lsd['cycle']))}
     sensitivity = [_sensitivity(converter, recordings[selection.probes[i].path], target_labels)
                    for i in sorted({i for i, _ in pairs})[:limits.sensitivity_sources]]
     return {
@@ -307,6 +312,13 @@ def content_metrics(converter: Converter, selection: Selection, recordings, pair
         'label_sensitivity': float(np.mean([s['between_labels'] for s in sensitivity])),
         'change_from_input': float(np.mean([s['from_input'] for s in sensitivity])),
     }
+
+
+def cycle_distance(converter: Converter, source: np.ndarray, converted: np.ndarray,
+                   source_codes: np.ndarray) -> float:
+    """Log-spectral distance (dB) of the source to its conversion converted back."""
+    cycled = converter.convert_codes(converted, source_codes)
+    return conversion.log_spectral_distance(source, cycled, converter.features)
 
 
 def _labelled(labels: dict) -> dict:
