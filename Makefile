@@ -47,6 +47,7 @@ demo: install $(DEMO_DATA)/manifest.csv
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
+	$(PY) bench/judge_speed.py --out results/benchmarks/judge
 
 clean:
 	rm -rf $(VENV) .pytest_cache
