@@ -5,13 +5,21 @@ PY := $(VENV)/bin/python
 # PIP_BUILD_CONSTRAINT for that, older pip applies PIP_CONSTRAINT to it.
 PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt PIP_BUILD_CONSTRAINT=$(CURDIR)/constraints.txt $(VENV)/bin/pip
 DEMO_DATA := data/fillets
-DEMO_RUN ?= results/demo
-# A bounded CPU run (a few minutes); `make demo DEMO_ITERATIONS=5000` trains on from where it stopped.
+DEMO_MANIFEST := $(DEMO_DATA)/manifest.csv
+# The model `make demo` converts with: trained, evaluated and committed (results/shipped/README.md).
+SHIPPED ?= results/shipped
+# Everything the demo writes goes here (git-ignored), never over committed results.
+DEMO_OUT ?= runs/demo
+DEMO_PAIRS ?= 40
+# `make demo-train`: a bounded CPU run of the shipped configuration from scratch;
+# `make demo-train DEMO_ITERATIONS=5000` trains on from where the last one stopped.
 DEMO_ITERATIONS ?= 200
-DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interval 100i
+# The shipped model's configuration (its training command is in $(SHIPPED)/README.md).
+SHIPPED_TRAIN_ARGS := --preset small --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5
+DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo demo-train bench clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,15 +33,19 @@ test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 # apt-get download needs package lists; a fresh machine may have none (root can fetch them).
-$(DEMO_DATA)/manifest.csv: | install
+$(DEMO_MANIFEST): | install
 	@if [ "$$(id -u)" = 0 ] && ! apt-cache show fillets-ng-data-cs >/dev/null 2>&1; then \
 		apt-get update -qq; fi
 	$(PY) -m chainer_vc.corpus.fillets fetch $(DEMO_DATA)
 
-demo: install $(DEMO_DATA)/manifest.csv
-	$(PY) train.py --gpu -1 --manifest $(DEMO_DATA)/manifest.csv --out $(DEMO_RUN) $(DEMO_TRAIN_ARGS)
-	$(PY) -m chainer_vc.demo --model $(DEMO_RUN) --manifest $(DEMO_DATA)/manifest.csv
-	@echo "plots: $(DEMO_RUN)/*.png  samples: $(DEMO_RUN)/samples/  converted: $(DEMO_RUN)/converted/"
+# Converts held-out utterances both ways with the shipped model and judges the conversions.
+demo: install $(DEMO_MANIFEST)
+	$(PY) -m chainer_vc.demo --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/converted
+	$(PY) evaluate.py --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --pairs $(DEMO_PAIRS) --out $(DEMO_OUT)/evaluation
+	@echo "converted: $(DEMO_OUT)/converted/  judged: $(DEMO_OUT)/evaluation/README.md, index.html"
+
+demo-train: install $(DEMO_MANIFEST)
+	$(PY) train.py --gpu -1 --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/model $(DEMO_TRAIN_ARGS)
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
