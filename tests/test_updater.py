@@ -14,11 +14,13 @@ SMALL = LabelSchema((LabelGroup('speaker', ('a', 'b', 'c')), LabelGroup('sex', (
 
 
 def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig(), n=8,
-                 dtype=np.float32):
+                 dtype=np.float32, device='@numpy'):
     rng = np.random.default_rng(0)
     model = ModelConfig(PRESETS[preset], PRESETS[preset].spectrogram_config(), schema)
     with chainer.using_config('dtype', dtype):
         gen, dis = model.build_generator(), model.build_discriminator()
+    gen.to_device(device)
+    dis.to_device(device)
     codes = np.stack([rng.integers(0, len(g.classes), n) for g in schema.groups], 1)
     codes[0, -1] = -1
     frames = model.features.frames
@@ -31,7 +33,7 @@ def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig
         optimizers[name] = chainer.optimizers.RMSprop(lr=config.lr)
         optimizers[name].setup(link)
     updater = StarGANUpdater(iterators, optimizers, schema, np.unique(codes, axis=0), config,
-                             seed=0)
+                             device=chainer.get_device(device), seed=0)
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
