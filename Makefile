@@ -10,8 +10,12 @@ DEMO_RUN ?= results/demo
 DEMO_ITERATIONS ?= 200
 DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
+# The GPU targets need a CUDA device and CuPy (pip install -e '.[gpu]'). `make test-gpu PY=python3`
+# uses an interpreter that already has the dependencies instead of building the venv.
+GPU_BENCH_ARGS ?= --batches 1 2 5 10 --memory-budget 8GiB 11GiB --time-limit 200 --search-seconds 30
+NEEDS_VENV = $(if $(filter $(VENV)/bin/python,$(PY)),install)
 
-.PHONY: install test demo bench clean
+.PHONY: install test test-gpu demo bench bench-gpu clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +27,9 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+test-gpu: $(NEEDS_VENV)
+	$(PY) -m pytest -q -m gpu $(PYTEST_ARGS) tests
 
 # apt-get download needs package lists; a fresh machine may have none (root can fetch them).
 $(DEMO_DATA)/manifest.csv: | install
@@ -37,6 +44,9 @@ demo: install $(DEMO_DATA)/manifest.csv
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
+
+bench-gpu: $(NEEDS_VENV)
+	$(PY) bench/run.py --all --gpu 0 $(GPU_BENCH_ARGS) --out results/benchmarks/gpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache
