@@ -107,7 +107,8 @@ def device_name(results: dict) -> str:
     """The GPU's name, or the CPU's where the run was on the CPU."""
     machine = results['machine']
     if 'gpu' in machine:
-        return f'{machine["gpu"]["name"]} (GPU {machine["gpu"]["id"]}, CuPy {machine["gpu"]["cupy"]})'
+        gpu = machine['gpu']
+        return f'{gpu["name"]} (GPU {gpu["id"]}, CuPy {gpu["cupy"]})'
     return f'{machine["cpu"]} (CPU, {machine["usable_cpus"]} usable cores)'
 
 

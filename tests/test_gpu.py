@@ -172,10 +172,12 @@ def test_convert_py_on_gpu_matches_the_cpu(tiny_run, tmp_path):
     source = write_wav(tmp_path / 'speech.wav', speech_like())
     outputs = {}
     for name, gpu in (('cpu', '-1'), ('gpu', '0')):
-        result = convert('--model', tiny_run, '--input', source, '--output', tmp_path / f'{name}.wav',
+        result = convert('--model', tiny_run, '--input', source,
+                         '--output', tmp_path / f'{name}.wav',
                          '--target', 'speaker=alice', '--iterations', 8, '--gpu', gpu)
         assert result.returncode == 0, result.stderr
         outputs[name], _ = soundfile.read(str(tmp_path / f'{name}.wav'), dtype='float64')
     assert outputs['cpu'].shape == outputs['gpu'].shape
     assert conversion.rms(outputs['cpu']) > 0.01
-    assert conversion.rms(outputs['gpu'] - outputs['cpu']) < 1e-2 * conversion.rms(outputs['cpu'])
+    difference = conversion.rms(outputs['gpu'] - outputs['cpu'])
+    assert difference < 1e-2 * conversion.rms(outputs['cpu'])

@@ -142,6 +142,7 @@ def test_deferred_accuracy_is_the_eager_one_weighted_by_whether_anything_is_labe
     assert float(deferred_accuracy(logits[:1], unlabelled, schema)[1]) == 0.0
 
 
+@pytest.mark.filterwarnings('ignore:invalid value encountered:RuntimeWarning')
 def test_deferred_checks_stop_in_the_same_iteration_naming_the_term():
     updater, reporter = make_updater(config=TrainingConfig(lambda_gp=float('inf')))
     with chainer.using_config('vc_eager_checks', False), reporter.scope({}), \
