@@ -18,8 +18,12 @@ DEMO_ITERATIONS ?= 200
 SHIPPED_TRAIN_ARGS := --preset small --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5
 DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
+# The GPU targets need a CUDA device and CuPy (pip install -e '.[gpu]'). `make test-gpu PY=python3`
+# uses an interpreter that already has the dependencies instead of building the venv.
+GPU_BENCH_ARGS ?= --batches 1 2 5 10 --memory-budget 8GiB 11GiB --time-limit 200 --search-seconds 30
+NEEDS_VENV = $(if $(filter $(VENV)/bin/python,$(PY)),install)
 
-.PHONY: install test demo demo-train bench clean
+.PHONY: install test test-gpu demo demo-train bench bench-gpu clean
 
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +35,9 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
+
+test-gpu: $(NEEDS_VENV)
+	$(PY) -m pytest -q -m gpu $(PYTEST_ARGS) tests
 
 # apt-get download needs package lists; a fresh machine may have none (root can fetch them).
 $(DEMO_MANIFEST): | install
@@ -49,6 +56,9 @@ demo-train: install $(DEMO_MANIFEST)
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
+
+bench-gpu: $(NEEDS_VENV)
+	$(PY) bench/run.py --all --gpu 0 $(GPU_BENCH_ARGS) --out results/benchmarks/gpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache
