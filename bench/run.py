@@ -70,6 +70,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument('--deferred-checks', action='store_true',
                         help='check losses and accuracy once per iteration, on the device '
                              '(chainer.config.vc_eager_checks = False)')
+    parser.add_argument('--gpu-kernels', action='store_true',
+                        help="on a GPU, chainer_vc.gpu_kernels' convolutions "
+                             '(chainer.config.vc_fast_gpu = True; off by default)')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     parser.add_argument('--peak-size', type=int, default=4096,
                         help='matrix size of the float32 matmul that measures the peak rate '
@@ -150,8 +153,10 @@ def main(argv=None) -> None:
         chainer.global_config.vc_fast = False
     if args.deferred_checks:
         chainer.global_config.vc_eager_checks = False
+    if args.gpu_kernels:
+        chainer.global_config.vc_fast_gpu = True
     if args.all:
-        if args.plain or args.deferred_checks:
+        if args.plain or args.deferred_checks or args.gpu_kernels:
             parser.error('--all measures every step; --plain and --deferred-checks are for '
                          'one configuration')
         run_all(args)

@@ -32,8 +32,9 @@ CONFIGURATION_TIMEOUT = 1800
 # matrix products (CuPy reads CUPY_TF32 when it is imported, hence a variable).
 VARIANTS = {'optimised': ([], {}), 'plain': (['--plain'], {}),
             'optimised+deferred_checks': (['--deferred-checks'], {}),
-            'optimised+tf32': ([], {'CUPY_TF32': '1'})}
-GPU_VARIANTS = ('plain', 'optimised+deferred_checks', 'optimised+tf32')
+            'optimised+tf32': ([], {'CUPY_TF32': '1'}),
+            'optimised+gpu_kernels': (['--gpu-kernels'], {})}
+GPU_VARIANTS = ('plain', 'optimised+deferred_checks', 'optimised+tf32', 'optimised+gpu_kernels')
 
 
 @dataclasses.dataclass(frozen=True)

@@ -47,7 +47,7 @@ def test_gpu_layers_match_the_cpu_in_float64(kind, x_shape, w_shape, stride, pad
     with chainer.using_config('vc_fast', False):
         cpu = _second_order(function, x, W, b)
         plain = _second_order(function, x, W, b, GPU)
-    with chainer.using_config('vc_fast', True):
+    with chainer.using_config('vc_fast', True), chainer.using_config('vc_fast_gpu', True):
         fast = _second_order(function, x, W, b, GPU)
     _assert_close(cpu, plain, rtol=1e-12)
     _assert_close(cpu, fast, rtol=1e-12)
@@ -100,7 +100,8 @@ def _one_update(network: str, device: str):
 def test_one_update_on_gpu_matches_the_cpu(network, step):
     with chainer.using_config('vc_fast', False):
         obs_cpu, grads_cpu = _one_update(network, '@numpy')
-    with chainer.using_config('vc_fast', step == 'optimised'):
+    with chainer.using_config('vc_fast', step == 'optimised'), \
+            chainer.using_config('vc_fast_gpu', step == 'optimised'):
         obs_gpu, grads_gpu = _one_update(network, GPU)
     assert set(obs_cpu) == set(obs_gpu)
     for key in obs_cpu:
