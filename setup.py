@@ -15,7 +15,9 @@ setup(
         'threadpoolctl',
     ],
     extras_require={
-        'gpu': ['cupy-cuda12x'],
+        # CuPy 14 (no cuDNN): CUDA 12.x wheels; gpu-cuda13 for a CUDA 13 driver (>= 580).
+        'gpu': ['cupy-cuda12x>=14'],
+        'gpu-cuda13': ['cupy-cuda13x>=14'],
         'test': ['pytest'],
     },
 )

@@ -18,7 +18,14 @@ Imported first by ``chainer_vc/__init__.py``, before anything imports Chainer.
    warning whose advice (reinstall CuPy with cuDNN) cannot be followed. Where CuPy is
    installed without ``cupy.cudnn`` and the user has not set ``CHAINER_CUDNN``, we set it
    to 0: Chainer takes the same cuDNN-less code paths, it just knows it was told to.
+5. ``import chainer`` runs an environment check that imports ``pkg_resources`` to ask whether
+   an optional package (CuPy, iDeep) is installed at a version it supports. setuptools
+   deprecates ``pkg_resources`` (a warning on every start) and removes it from version 81 on,
+   where ``import chainer`` would fail. For the duration of ``import chainer`` we give the
+   check a stand-in that answers its two questions from ``importlib.metadata`` with the same
+   outcomes (not found, version conflict, found); the real module, if any, is untouched.
 """
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -83,7 +90,56 @@ def _disable_cudnn_where_cupy_has_none() -> None:
         os.environ['CHAINER_CUDNN'] = '0'
 
 
+class DistributionNotFound(Exception):
+    """An optional package is not installed (pkg_resources' exception of that name)."""
+
+
+class VersionConflict(Exception):
+    """An optional package is installed at a version outside the specifier."""
+
+
+def require(requirement: str) -> None:
+    """``pkg_resources.require`` for one requirement without extras or markers."""
+    from packaging.requirements import Requirement
+    parsed = Requirement(requirement)
+    version = get_distribution(parsed.name).version
+    if not parsed.specifier.contains(version, prereleases=True):
+        raise VersionConflict(f'{parsed.name} {version} does not satisfy {requirement}')
+
+
+def get_distribution(name: str) -> types.SimpleNamespace:
+    try:
+        return types.SimpleNamespace(project_name=name, version=importlib.metadata.version(name))
+    except importlib.metadata.PackageNotFoundError:
+        raise DistributionNotFound(name) from None
+
+
+def pkg_resources_standin() -> types.ModuleType:
+    """What Chainer's environment check uses of ``pkg_resources``, and nothing else."""
+    module = types.ModuleType('pkg_resources')
+    module.__doc__ = 'chainer_vc.compat: a stand-in for the duration of `import chainer`'
+    for name in ('require', 'get_distribution', 'DistributionNotFound', 'VersionConflict'):
+        setattr(module, name, globals()[name])
+    return module
+
+
+def _import_chainer_with_pkg_resources_standin() -> None:
+    if 'chainer' in sys.modules:
+        return
+    real = sys.modules.get('pkg_resources')
+    standin = sys.modules['pkg_resources'] = pkg_resources_standin()
+    try:
+        import chainer  # noqa: F401
+    finally:
+        if sys.modules.get('pkg_resources') is standin:
+            if real is None:
+                del sys.modules['pkg_resources']
+            else:
+                sys.modules['pkg_resources'] = real
+
+
 _restore_numpy_sctypes()
 _provide_numpy_distutils()
 _disable_cudnn_where_cupy_has_none()
+_import_chainer_with_pkg_resources_standin()
 _patch_deconvolution_cover_all()
