@@ -150,11 +150,14 @@ def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
 
 @dataclasses.dataclass
 class Judges:
-    """Both judges, fitted on real speech; built once per corpus, used on any Generator."""
+    """Both judges, fitted on real speech; built once per corpus, used on any Generator.
+    ``probes`` and ``probes_vocoded``: embeddings of the real probes, raw and vocoded."""
     encoder: speaker_encoder.SpeakerEncoder
     speaker: SpeakerJudge
     labels: LabelJudge
     calibration: dict
+    probes: np.ndarray
+    probes_vocoded: np.ndarray
 
 
 def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
@@ -163,10 +166,9 @@ def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
 
 def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Path, np.ndarray],
                  classes: Dict[str, list],
-                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> tuple:
-    """(judges, probes' embeddings, probes' embeddings through the vocoder path): centroids
-    from the references, the threshold at the probes' equal error rate, and judge 2 trained
-    on ``classifier_train`` (all real speech through the vocoder path)."""
+                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> Judges:
+    """Centroids from the references, the threshold at the probes' equal error rate, and
+    judge 2 trained on ``classifier_train`` (all real speech through the vocoder path)."""
     encoder = encoder or speaker_encoder.pretrained()
     embed = encoder.embed_utterances
     references = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.references]))
@@ -190,7 +192,7 @@ def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Pa
         'judge2_ceiling': dict(labels.ceiling),
         'judge2_train_utterances': len(selection.classifier_train),
     }
-    return Judges(encoder, speaker, labels, calibration), probes_raw, probes_vocoded
+    return Judges(encoder, speaker, labels, calibration, probes_raw, probes_vocoded)
 
 
 def _speakers(utterances: Sequence[Utterance]) -> list:
@@ -242,8 +244,7 @@ class Evaluation:
 
 
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
-                      recordings: Dict[Path, np.ndarray], probes_raw: np.ndarray,
-                      probes_vocoded: np.ndarray, limits: Limits, all_labels: list,
+                      recordings: Dict[Path, np.ndarray], limits: Limits, all_labels: list,
                       content: Optional[str] = 'full') -> Evaluation:
     """Convert the chosen pairs with ``converter`` and score every row of the table;
     ``content``: 'full' (every content metric), 'cycle' (the cycle distance only) or None."""
@@ -262,9 +263,11 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     expected = [target_labels[t] for t in targets]
     source_index = [i for i, _ in pairs]
     embeddings = {
-        'source': probes_raw[source_index], 'source_vocoded': probes_vocoded[source_index],
+        'source': judges.probes[source_index],
+        'source_vocoded': judges.probes_vocoded[source_index],
         'converted': judges.encoder.embed_utterances(converted),
-        'target_vocoded': probes_vocoded[target_probe], 'target': probes_raw[target_probe]}
+        'target_vocoded': judges.probes_vocoded[target_probe],
+        'target': judges.probes[target_probe]}
     rows = {name: score_row(judges, embeddings[name], sources, targets, expected)
             for name in ROWS}
     report = {
@@ -279,7 +282,8 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         report['content'] = content_metrics(converter, selection, recordings, pairs, converted,
                                             target_labels, limits, content == 'full')
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
-                 'converted': converted[n], 'target': recordings[selection.probes[target_probe[n]].path]}
+                 'converted': converted[n],
+                 'target': recordings[selection.probes[target_probe[n]].path]}
                 for n, (i, _) in enumerate(pairs[:limits.examples])]
     return Evaluation(report, examples, converter.features)
 
@@ -353,10 +357,9 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
     used = selection.references + selection.probes + selection.classifier_train
     recordings = load_audio(list({u.path: u for u in used}.values()), converter.features)
     classes = {group.name: list(group.classes) for group in schema.groups}
-    judges, probes_raw, probes_vocoded = build_judges(
-        VocoderOnly.like(converter), selection, recordings, classes)
-    evaluation = judge_conversions(converter, judges, selection, recordings, probes_raw,
-                                   probes_vocoded, limits, corpus.utterances)
+    judges = build_judges(VocoderOnly.like(converter), selection, recordings, classes)
+    evaluation = judge_conversions(converter, judges, selection, recordings, limits,
+                                   corpus.utterances)
     weights = find_weights(run_dir, snapshot, 'gen')
     evaluation.report = {
         'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),

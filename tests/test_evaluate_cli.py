@@ -43,7 +43,8 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert report['speakers'] == ['alice', 'bob', 'carol']
     assert report['counts']['pairs'] == PAIRS
     assert set(report['rows']) == set(evaluation.ROWS)
-    assert 'which the model may have trained on' in report['utterances']  # tiny run: nothing held out
+    # The tiny run holds nothing out (2 utterances per speaker).
+    assert 'which the model may have trained on' in report['utterances']
     for row in report['rows'].values():
         assert row['n'] == PAIRS
         assert sorted(row['judge2']) == ['sex', 'speaker']
