@@ -98,34 +98,41 @@ def _by_speaker(utterances: Sequence[Utterance]) -> Dict[str, list]:
     return dict(sorted(grouped.items()))
 
 
+def _references_and_probes(pool: Sequence[Utterance], root: Path, limits: Limits) -> tuple:
+    """Each speaker's utterances alternately to references and probes (in hash order);
+    speakers with fewer than 2 utterances are left out."""
+    references, probes = [], []
+    for utterances in _by_speaker(pool).values():
+        if len(utterances) >= 2:
+            ranked = _ranked(utterances, root)
+            references += ranked[0::2][:limits.references]
+            probes += ranked[1::2][:limits.probes]
+    return references, probes
+
+
 def select_utterances(corpus: Corpus, run_dir: PathLike, limits: Limits = Limits(),
                       name: str = 'manifest') -> Selection:
     """References and probes from the run's held-out utterances (else the whole corpus),
     and real utterances outside the probes to train judge 2 on."""
     root = corpus_root(corpus.utterances)
     train, heldout = split_corpus(corpus, load_heldout(run_dir))
-    if heldout.utterances:
-        pool, description = heldout.utterances, (
-            f'{len(heldout.utterances)} utterances of the held-out list '
-            f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model never '
-            'trained on')
+    references, probes = _references_and_probes(heldout.utterances, root, limits)
+    if len(_by_speaker(probes)) >= 2:
+        description = (f'{len(heldout.utterances)} utterances of the held-out list '
+                       f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model '
+                       'never trained on')
     else:
-        pool, description = corpus.utterances, (
-            f'no held-out list of the run matches {name}: all its {len(corpus.utterances)} '
-            'utterances, which the model may have trained on')
-    references, probes = [], []
-    for speaker, utterances in _by_speaker(pool).items():
-        ranked = _ranked(utterances, root)
-        references += ranked[0::2][:limits.references]
-        probes += ranked[1::2][:limits.probes]
-    speakers = {u.labels['speaker'] for u in references} & {u.labels['speaker'] for u in probes}
-    if len(speakers) < 2:
-        found = sorted({u.labels.get('speaker') for u in pool} - {None})
-        raise InputError(f'{name}: judging needs at least 2 utterances of each of at least 2 '
-                         f'speakers (found {len(found)} speaker(s) with enough: '
-                         f'{", ".join(found[:5]) or "none"})')
-    references = [u for u in references if u.labels['speaker'] in speakers]
-    probes = [u for u in probes if u.labels['speaker'] in speakers]
+        references, probes = _references_and_probes(corpus.utterances, root, limits)
+        reason = (f'the run\'s {len(heldout.utterances)} held-out utterances in {name} are too '
+                  'few for 2 speakers' if heldout.utterances
+                  else f'no held-out utterances of the run in {name}')
+        description = (f'{reason}: all its {len(corpus.utterances)} utterances, which the model '
+                       'may have trained on')
+    if len(_by_speaker(probes)) < 2:
+        counts = ', '.join(f'{speaker} {len(us)}'
+                           for speaker, us in list(_by_speaker(corpus.utterances).items())[:6])
+        raise InputError(f'{name}: judging needs at least 2 speakers with 2 utterances or more '
+                         f'each (utterances per speaker: {counts or "none"})')
     probe_set = {id(u) for u in probes}
     candidates = train.utterances if heldout.utterances else references
     classifier_train = []
