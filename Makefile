@@ -59,6 +59,7 @@ $(DEMO_MANIFEST): | install
 demo: install $(DEMO_MANIFEST)
 	$(PY) -m chainer_vc.demo --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/converted
 	$(PY) evaluate.py --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --pairs $(DEMO_PAIRS) --out $(DEMO_OUT)/evaluation
+	@awk '/^\|/ {table = 1; print; next} table {exit}' $(DEMO_OUT)/evaluation/README.md
 	@echo "converted: $(DEMO_OUT)/converted/  judged: $(DEMO_OUT)/evaluation/README.md, index.html"
 
 demo-train: install $(DEMO_MANIFEST)
