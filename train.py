@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Train the seed's StarGAN voice converter: `python train.py --gpu 0 --batchsize 5 --epoch 1000`."""
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -11,12 +12,15 @@ from chainer import training
 from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
-from chainer_vc import distributed, snapshots
+from chainer_vc import distributed, evaluation_extension, snapshots
 from chainer_vc import extensions as vc_extensions
 from chainer_vc.dataset import SpectrogramDataset
 from chainer_vc.errors import InputError
+from chainer_vc.models import CONDITIONINGS, NORMS
 from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import MODEL_JSON, ModelConfig, weights_saver
+from chainer_vc.split import DEFAULT_FRACTION, training_split
+from chainer_vc.run_directory import (MODEL_JSON, ModelConfig, find_weights, load_weights,
+                                     weights_saver)
 from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
@@ -46,6 +50,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', type=Path, help='run directory (default: results/<preset>)')
     parser.add_argument('--resume', type=Path,
                         help='trainer snapshot to resume from (default: the newest in --out)')
+    parser.add_argument('--initialize-from', type=Path, metavar='RUN',
+                        help='start G and D from the newest weights of another run directory '
+                             '(same networks; optimizer state and iteration count start afresh; '
+                             'ignored when --out already has a snapshot to resume)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument('--n-dis', type=int, default=DEFAULTS.n_dis,
                         help='discriminator updates per generator update')
@@ -60,12 +68,17 @@ def parse_args(argv=None):
                             help=f'weight of the {meaning} (default: %(default)s)')
     parser.add_argument('--label-dropout', type=float, default=DEFAULTS.label_dropout,
                         help='drop target label groups with this probability (fbf548f6: 0.5)')
+    add_options(parser)
     parser.add_argument('--log-interval', default='1e',
                         help='log interval: 5e = 5 epochs, 100i = 100 iterations')
     parser.add_argument('--plot-interval', default='1e', help='PlotReport PNG interval (as above)')
     parser.add_argument('--snapshot-interval', default='1e', help='snapshot interval (as above)')
     parser.add_argument('--sample-interval', default='10e',
                         help='interval of spectrogram and WAV samples (as above)')
+    parser.add_argument('--eval-interval',
+                        help='judge conversions of held-out utterances with the GE2E speaker '
+                             'encoder at this interval (as above; eval/* in the log and '
+                             'eval_*.png); default: never')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--communicator', choices=distributed.COMMUNICATORS,
                         help='data-parallel over MPI ranks (mpiexec -n N python train.py ...): '
@@ -77,12 +90,49 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def add_options(parser):
+    """Options that change the seed's math; each is off by default."""
+    group = parser.add_argument_group('options beyond the seed (off by default)')
+    group.add_argument('--optimizer', choices=('rmsprop', 'adam'), default=DEFAULTS.optimizer,
+                       help='optimizer of both networks (the seed: rmsprop)')
+    group.add_argument('--lr-gen', type=float, help='learning rate of G (default: --lr)')
+    group.add_argument('--lr-dis', type=float, help='learning rate of D (default: --lr)')
+    group.add_argument('--beta1', type=float, default=DEFAULTS.beta1, help="Adam's beta1")
+    group.add_argument('--beta2', type=float, default=DEFAULTS.beta2, help="Adam's beta2")
+    group.add_argument('--id-until', type=int, default=DEFAULTS.id_until,
+                       help='iteration at which the identity loss switches off (0: never)')
+    group.add_argument('--label-conditioning', choices=CONDITIONINGS, default='bottleneck',
+                       help="where G sees the labels (the seed: bottleneck only)")
+    group.add_argument('--norm', choices=NORMS, default='batch',
+                       help="G's normalisation (the seed: batch)")
+    group.add_argument('--magnitude-floor', type=float,
+                       help='floor of the [0, 1] value mapping (the seed: 1e-3 of |FFT|/1024)')
+    group.add_argument('--heldout-fraction', type=float, default=DEFAULT_FRACTION,
+                       help='fraction of each speaker\'s utterances never trained on, kept '
+                            'for evaluation (stored in heldout.csv; 0: none)')
+
+
 def training_config(args) -> TrainingConfig:
     return TrainingConfig(
         n_dis=args.n_dis, lambda_gp=args.lambda_gp, lambda_cls=args.lambda_cls,
         lambda_rec=args.lambda_rec, lambda_fm=args.lambda_fm, lambda_id=args.lambda_id,
         label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
-        lr_decay_epochs=args.lr_decay_epochs)
+        lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
+        lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until)
+
+
+def chosen_preset(args):
+    """The named preset with the Generator options of the command line."""
+    return dataclasses.replace(PRESETS[args.preset], gen_conditioning=args.label_conditioning,
+                               gen_norm=args.norm)
+
+
+def feature_config(args, preset):
+    if args.magnitude_floor is None:
+        return preset.spectrogram_config()
+    if not 0 < args.magnitude_floor < 1:
+        raise InputError(f'--magnitude-floor {args.magnitude_floor}: must be in (0, 1)')
+    return preset.spectrogram_config(magnitude_floor=args.magnitude_floor)
 
 
 def load_corpus(args, schema=None):
@@ -107,18 +157,22 @@ def model_config(args, corpus, preset) -> ModelConfig:
             raise InputError(f'{out}: holds a {stored.preset.name} model, not {preset.name} '
                              '(choose another --out)')
         return stored
-    return ModelConfig(preset, preset.spectrogram_config(), corpus.schema(),
+    return ModelConfig(preset, feature_config(args, preset), corpus.schema(),
                        training_config(args).to_dict())
 
 
-def make_optimizer(link, config: TrainingConfig):
-    optimizer = chainer.optimizers.RMSprop(lr=config.lr)
+def make_optimizer(link, config: TrainingConfig, network: str):
+    lr = config.learning_rate(network)
+    if config.optimizer == 'adam':
+        optimizer = chainer.optimizers.Adam(alpha=lr, beta1=config.beta1, beta2=config.beta2)
+    else:
+        optimizer = chainer.optimizers.RMSprop(lr=lr)
     optimizer.setup(link)
     return optimizer
 
 
 def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
-    preset = PRESETS[args.preset]
+    preset = chosen_preset(args)
     args.out = args.out or Path('results') / preset.name
     with dist.all_or_none():
         stored_schema = (ModelConfig.load(args.out).labels
@@ -126,7 +180,12 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
         corpus = load_corpus(args, stored_schema)
         config = model_config(args, corpus, preset)
         train_config = training_config(args)
-        dataset = SpectrogramDataset.from_corpus(corpus, config.labels, config.features,
+        if dist.is_writer:
+            args.out.mkdir(parents=True, exist_ok=True)
+        # Every rank computes the same split; rank 0 stores it.
+        train_corpus = training_split(corpus, args.out, args.heldout_fraction,
+                                      save=dist.is_writer)
+        dataset = SpectrogramDataset.from_corpus(train_corpus, config.labels, config.features,
                                                  dist.seed(args.seed))
         batchsize = args.batchsize or preset.batchsize
         if args.gpu >= 0 and not chainer.backends.cuda.available:
@@ -138,13 +197,16 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
     numpy.random.seed(args.seed)
     if args.gpu >= 0:
         chainer.backends.cuda.cupy.random.seed(args.seed)
-    gen = dist.batch_normalization(config.build_generator(), args.multi_node_bn)
-    dis = config.build_discriminator()
+    gen, dis = config.build_generator(), config.build_discriminator()
+    if args.initialize_from:
+        with dist.all_or_none():
+            initialize_weights(args.initialize_from, gen, dis, config)
+    gen = dist.batch_normalization(gen, args.multi_node_bn)
     gen.to_device(device)
     dis.to_device(device)
     dist.reseed_global_generators(args.seed, gpu)
-    optimizers = {'gen': dist.optimizer(make_optimizer(gen, train_config)),
-                  'dis': dist.optimizer(make_optimizer(dis, train_config))}
+    optimizers = {name: dist.optimizer(make_optimizer(link, train_config, name))
+                  for name, link in (('gen', gen), ('dis', dis))}
     share = dist.scatter(dataset, args.seed)
     iterators = {name: chainer.iterators.SerialIterator(share, batchsize, shuffle=True)
                  for name in ITERATORS}
@@ -154,10 +216,23 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
         (args.epoch or preset.epochs, 'epoch')
     trainer = training.Trainer(updater, length, out=str(args.out))
     add_extensions(trainer, args, config, dataset, train_config, length, dist)
+    if args.eval_interval and dist.is_writer:
+        add_judge(trainer, args, config, corpus, length)
     snapshots.resume(trainer, args.out, args.resume, dist)
     if dist.is_writer:
         config.save(args.out)
     return trainer
+
+
+def initialize_weights(run_dir: Path, gen, dis, config: ModelConfig) -> None:
+    """G and D from another run's newest weights; its networks must be the same."""
+    source = ModelConfig.load(run_dir)
+    if (source.preset, source.features, source.labels) != (config.preset, config.features,
+                                                           config.labels):
+        raise InputError(f'{run_dir}: its model.json describes other networks, features or '
+                         'labels than this run')
+    for link, network in ((gen, 'gen'), (dis, 'dis')):
+        load_weights(find_weights(run_dir, network=network), link, config.features)
 
 
 def add_extensions(trainer, args, config, dataset, train_config, length,
@@ -194,12 +269,23 @@ def add_extensions(trainer, args, config, dataset, train_config, length,
         trainer.extend(extensions.ProgressBar(update_interval=1))
 
 
+def add_judge(trainer, args, config, corpus, length):
+    def every():
+        interval = vc_extensions.parse_interval(args.eval_interval)
+        return vc_extensions.IntervalOrEndTrigger(interval, length)
+
+    trainer.extend(evaluation_extension.ConversionJudge(trainer.updater.gen, config, corpus,
+                                                        args.out), trigger=every())
+    for report in evaluation_extension.plot_reports(every):
+        trainer.extend(report)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     dist = distributed.SINGLE
     try:
         for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
-                         args.sample_interval):
+                         args.sample_interval, args.eval_interval or '1'):
             vc_extensions.parse_interval(interval)
         if args.multi_node_bn and not args.communicator:
             raise InputError('--multi-node-bn needs --communicator (a job of several ranks)')

@@ -38,22 +38,28 @@ def _presets(results: dict) -> list:
 
 def plot_memory(results: dict, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    budget = results['options']['memory_budget'] / GIB
+    searches = results['memory_searches']
     for preset in _presets(results):
-        found = results['memory_search'].get(preset)
-        points = ({int(b): p for b, p in found['measured'].items()} if found else
-                  {r['batchsize']: r['peak_memory_bytes'] for r in _ok(results)
-                   if r['preset'] == preset})
+        points = {r['batchsize']: r['peak_memory_bytes'] for r in _ok(results)
+                  if r['preset'] == preset}
+        for search in searches:
+            found = search['presets'].get(preset)
+            points.update({int(b): p for b, p in (found or {}).get('measured', {}).items()})
         batches = sorted(points)
         line, = axes.plot(batches, [points[b] / GIB for b in batches], 'o', label=preset)
-        if found and found['fit']:
-            last = max(batches + [found['largest_batch'] or 0]) + 1
-            fit = found['fit']
-            axes.plot([0, last], [fit['bytes_at_batch_0'] / GIB,
-                                  (fit['bytes_at_batch_0'] + fit['bytes_per_sample'] * last) / GIB],
-                      '--', color=line.get_color(), linewidth=1,
-                      label=f'{preset}: fit, largest batch {found["largest_batch"]}')
-    axes.axhline(budget, color='grey', linewidth=1, label=f'budget {budget:g} GiB')
+        for search in searches:
+            found = search['presets'].get(preset)
+            if found and found['fit']:
+                last = max(batches + [found['largest_batch'] or 0]) + 1
+                fit = found['fit']
+                axes.plot([0, last], [fit['bytes_at_batch_0'] / GIB,
+                                      (fit['bytes_at_batch_0'] + fit['bytes_per_sample'] * last)
+                                      / GIB], '--', color=line.get_color(), linewidth=1,
+                          label=f'{preset}: fit, largest batch {found["largest_batch"]} under '
+                                f'{search["budget_bytes"] / GIB:g} GiB')
+    for search in searches:
+        budget = search['budget_bytes'] / GIB
+        axes.axhline(budget, color='grey', linewidth=1, label=f'budget {budget:g} GiB')
     kind = 'CuPy pool high-water' if results['options']['gpu'] >= 0 else 'host RSS high-water'
     _finish(figure, axes, 'batch size', f'peak memory (GiB, {kind})',
             'Peak memory of one training iteration', path)
@@ -97,10 +103,19 @@ def readme(results: dict) -> str:
     return '\n'.join(sections)
 
 
+def device_name(results: dict) -> str:
+    """The GPU's name, or the CPU's where the run was on the CPU."""
+    machine = results['machine']
+    if 'gpu' in machine:
+        gpu = machine['gpu']
+        return f'{gpu["name"]} (GPU {gpu["id"]}, CuPy {gpu["cupy"]})'
+    return f'{machine["cpu"]} (CPU, {machine["usable_cpus"]} usable cores)'
+
+
 def _header(results: dict) -> str:
     minutes = results['wall_seconds'] / 60
     return (
-        '# Training-step and conversion benchmarks\n\n'
+        f'# Training-step and conversion benchmarks on {device_name(results)}\n\n'
         f'Written by `{results["command"]}` (`make bench` runs '
         f'`bench/run.py --all --out results/benchmarks`), started {results["started"]}, '
         f'{minutes:.1f} minutes in all. Everything here comes from that one run '
@@ -115,6 +130,7 @@ def _key_figures(results: dict) -> str:
     lines += _flops_lines(results)
     lines += _conversion_lines(results)
     lines += _plain_lines(results)
+    lines += _variant_lines(results)
     return '\n'.join(lines) + '\n'
 
 
@@ -134,10 +150,9 @@ def _speed_lines(results: dict) -> list:
 
 
 def _search_lines(results: dict) -> list:
-    budget = results['options']['memory_budget'] / GIB
-    return [f'- Largest {preset} batch under {budget:g} GiB: **{found["largest_batch"]}** '
-            f'({_search_evidence(found)}).'
-            for preset, found in results['memory_search'].items()]
+    return [f'- Largest {preset} batch under {search["budget_bytes"] / GIB:g} GiB: '
+            f'**{found["largest_batch"]}** ({_search_evidence(found)}).'
+            for search in results['memory_searches'] for preset, found in search['presets'].items()]
 
 
 def _search_evidence(found: dict) -> str:
@@ -205,10 +220,19 @@ def _plain_lines(results: dict) -> list:
             f'{plain["plain_seconds_per_iteration"]:.2f} s per iteration){note}.']
 
 
+def _variant_lines(results: dict) -> list:
+    return [f'- {v["step"]} / optimised step time at {results["plain_comparison"]["preset"]}@'
+            f'{results["plain_comparison"]["batchsize"]}: **{v["over_optimised"]:.2f}** '
+            f'({v["seconds_per_iteration"]:.3f} s per iteration).'
+            for v in results.get('variant_comparison', [])
+            if v['step'] != 'plain' and results['plain_comparison']]
+
+
 def _table(results: dict) -> str:
     header = ('| preset | batch | step | timed iterations | s / iteration | s / sample | '
               'epoch s / utterance | peak memory (GiB) | GFLOP / iteration | GFLOP/s | '
-              'fraction of peak | others\' CPU share |\n' + '|---' * 12 + '|')
+              'fraction of peak | others\' CPU share | device memory used (GiB) |\n'
+              + '|---' * 13 + '|')
     rows = [_row(r) for r in results['configurations']]
     note = ('\n"Others\' CPU share": the share of the machine\'s CPU time that other processes '
             'used during the configuration\'s iterations (/proc/stat less its own time); '
@@ -219,12 +243,17 @@ def _table(results: dict) -> str:
 def _row(r: dict) -> str:
     if 'error' in r:
         return (f'| {r["preset"]} | {r["batchsize"]} | {r["step"]} | failed: {r["error"]} |'
-                + ' |' * 8)
+                + ' |' * 9)
     return (f'| {r["preset"]} | {r["batchsize"]} | {r["step"]} | {r["timed_iterations"]} | '
             f'{r["seconds_per_iteration"]:.2f} | {r["seconds_per_sample"]:.3f} | '
             f'{r["epoch_seconds_per_utterance"]:.3f} | {r["peak_memory_bytes"] / GIB:.2f} | '
             f'{r["flops_per_iteration"] / 1e9:.1f} | {r["flops_per_second"] / 1e9:.1f} | '
-            f'{r.get("fraction_of_peak", float("nan")):.1%} | {_share(r.get("other_cpu_share"))} |')
+            f'{r.get("fraction_of_peak", float("nan")):.1%} | {_share(r.get("other_cpu_share"))} | '
+            f'{_gib(r.get("device_memory_used_bytes"))} |')
+
+
+def _gib(value) -> str:
+    return '-' if value is None else f'{value / GIB:.2f}'
 
 
 def _share(value) -> str:
@@ -234,17 +263,20 @@ def _share(value) -> str:
 
 def _search_table(results: dict) -> str:
     lines = ['## Memory-budget search\n',
-             '| preset | grid prediction | runs (batch: peak GiB) | fit (GiB/sample, GiB at 0) | '
-             'largest batch | status | stopped |', '|---|---|---|---|---|---|---|']
-    for preset, found in results['memory_search'].items():
-        runs = ', '.join(f'{r["batchsize"]}: {r["peak_memory_bytes"] / GIB:.2f}'
-                         if 'peak_memory_bytes' in r else f'{r["batchsize"]}: failed'
-                         for r in found['runs']) or 'none'
-        fit = found['fit']
-        fit_text = (f'{fit["bytes_per_sample"] / GIB:.3f}, {fit["bytes_at_batch_0"] / GIB:.2f}'
-                    if fit else 'none')
-        lines.append(f'| {preset} | {found["grid_prediction"]} | {runs} | {fit_text} | '
-                     f'{found["largest_batch"]} | {found["status"]} | {found["stopped"]} |')
+             '| budget | preset | grid prediction | runs (batch: peak GiB) | '
+             'fit (GiB/sample, GiB at 0) | largest batch | status | stopped |',
+             '|---|---|---|---|---|---|---|---|']
+    for search in results['memory_searches']:
+        for preset, found in search['presets'].items():
+            runs = ', '.join(f'{r["batchsize"]}: {r["peak_memory_bytes"] / GIB:.2f}'
+                             if 'peak_memory_bytes' in r else f'{r["batchsize"]}: failed'
+                             for r in found['runs']) or 'none'
+            fit = found['fit']
+            fit_text = (f'{fit["bytes_per_sample"] / GIB:.3f}, {fit["bytes_at_batch_0"] / GIB:.2f}'
+                        if fit else 'none')
+            lines.append(f'| {search["budget_bytes"] / GIB:g} GiB | {preset} | '
+                         f'{found["grid_prediction"]} | {runs} | {fit_text} | '
+                         f'{found["largest_batch"]} | {found["status"]} | {found["stopped"]} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -261,7 +293,9 @@ def _methods(results: dict) -> str:
   timed work; the "timed iterations" column gives the count. Figures are medians. Seconds per
   sample = seconds per iteration / batch.
 - **Memory.** CPU: the process's peak resident set (VmHWM), imports and models included. GPU:
-  the CuPy memory pool's high-water mark.
+  the CuPy memory pool's high-water mark (what the budget search uses); the device's used
+  memory (CUDA context, cuBLAS workspace and the pool, from cudaMemGetInfo) is in its own
+  column.
 - **Largest batch under the budget.** A line through the measured peaks nearest the budget
   predicts it; single-iteration runs (no warm-up; the first a little below the prediction)
   refine it while the next run's estimated time fits {options["search_seconds"]:g} s per
@@ -280,7 +314,10 @@ def _methods(results: dict) -> str:
   per utterance, whatever its length), so epoch time per utterance = seconds per iteration /
   (n_dis x batch), and the ratio of two configurations' epoch times is the ratio of these.
 - **Optimised vs plain.** The plain Chainer step (`--plain`, `chainer.config.vc_fast = False`)
-  runs right after the optimised one, with as many iterations.
+  runs right after the optimised one, with as many iterations. On a GPU so do the optimised
+  step with one host synchronisation per iteration (`--deferred-checks`,
+  `chainer.config.vc_eager_checks = False`) and with TF32 matrix products (`CUPY_TF32=1`;
+  its fraction of peak is still against the float32 peak).
 - **Conversion.** `bench/conversion_speed.py`'s `measure_conversion_speed` on synthetic speech,
   random weights, Griffin-Lim included: the best of 2 runs after an untimed one (its own
   method); real-time factor = wall time / audio length.

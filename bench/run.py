@@ -1,7 +1,11 @@
 """Training-step benchmarks: one configuration, or the whole report (`make bench`).
 
     python bench/run.py --preset cfcefd21 --batchsize 5 --iterations 3 [--gpu 0] [--plain] --json
-    python bench/run.py --all --out results/benchmarks [--memory-budget 8GiB] [--gpu 0]
+    python bench/run.py --all --out results/benchmarks [--memory-budget 8GiB 11GiB] [--gpu 0]
+
+On a GPU, ``--deferred-checks`` measures the step with one host synchronisation per iteration
+(``chainer.config.vc_eager_checks = False``) and ``CUPY_TF32=1`` in the environment its TF32
+matrix products; ``--all --gpu N`` measures both next to the default step.
 
 One configuration prints one JSON object (``--json``) or a summary line: median seconds per
 iteration (5 D + 1 G updates) and per sample, peak memory, FLOPs per iteration and the
@@ -63,6 +67,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id for CuPy (negative: CPU)')
     parser.add_argument('--plain', action='store_true',
                         help='measure the plain Chainer step (chainer.config.vc_fast = False)')
+    parser.add_argument('--deferred-checks', action='store_true',
+                        help='check losses and accuracy once per iteration, on the device '
+                             '(chainer.config.vc_eager_checks = False)')
+    parser.add_argument('--gpu-kernels', action='store_true',
+                        help="on a GPU, chainer_vc.gpu_kernels' convolutions "
+                             '(chainer.config.vc_fast_gpu = True; off by default)')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     parser.add_argument('--peak-size', type=int, default=4096,
                         help='matrix size of the float32 matmul that measures the peak rate '
@@ -76,8 +86,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument('--configuration-seconds', type=float, default=60,
                         help='with --all: timed work per configuration above which fewer '
                              'iterations are timed')
-    parser.add_argument('--memory-budget', type=parse_bytes, default='8GiB',
-                        help='with --all: the budget whose largest batch is searched (e.g. 8GiB)')
+    parser.add_argument('--memory-budget', type=parse_bytes, nargs='+', default=[8 * 2 ** 30],
+                        help='with --all: the budgets whose largest batch is searched '
+                             '(e.g. 8GiB 11GiB)')
     parser.add_argument('--search-seconds', type=float, default=200,
                         help='with --all: wall time the memory search may spend per preset')
     parser.add_argument('--time-limit', type=float, default=840,
@@ -114,7 +125,7 @@ def run_all(args) -> None:
     import suite
     options = suite.SuiteOptions(
         tuple(args.presets), tuple(args.batches), args.iterations, args.configuration_seconds,
-        args.memory_budget, args.search_seconds, args.conversion_seconds,
+        tuple(args.memory_budget), args.search_seconds, args.conversion_seconds,
         args.peak_size or 4096, args.time_limit, args.gpu)
     command = shlex.join([_relative(Path(sys.executable)), *sys.argv])
     results = suite.run_all(options, command)
@@ -140,9 +151,14 @@ def main(argv=None) -> None:
     if args.plain:
         # Before any model is built: the plain Chainer step for this whole process.
         chainer.global_config.vc_fast = False
+    if args.deferred_checks:
+        chainer.global_config.vc_eager_checks = False
+    if args.gpu_kernels:
+        chainer.global_config.vc_fast_gpu = True
     if args.all:
-        if args.plain:
-            parser.error('--all measures both steps; --plain is for one configuration')
+        if args.plain or args.deferred_checks or args.gpu_kernels:
+            parser.error('--all measures every step; --plain and --deferred-checks are for '
+                         'one configuration')
         run_all(args)
     else:
         run_one(args)

@@ -64,11 +64,13 @@ def build_updater(preset: str, batchsize: int, device: chainer.backend.Device,
 
 
 class MemoryMeter:
-    """The peak of host RSS (CPU) or of the CuPy memory pool (GPU) for this process."""
+    """The peak of host RSS (CPU) or of the CuPy memory pool (GPU) for this process; on a GPU
+    also the peak of the device's used memory (CUDA context, cuBLAS workspace and the pool)."""
 
     def __init__(self, device: chainer.backend.Device):
         self.gpu = device.xp is not np
         self.peak = 0
+        self.device_peak = None
 
     @property
     def kind(self) -> str:
@@ -77,7 +79,10 @@ class MemoryMeter:
     def sample(self) -> int:
         """Reads the current high-water mark (the pool only grows: its total is its peak)."""
         if self.gpu:
-            current = chainer.backends.cuda.cupy.get_default_memory_pool().total_bytes()
+            cupy = chainer.backends.cuda.cupy
+            current = cupy.get_default_memory_pool().total_bytes()
+            free, total = cupy.cuda.runtime.memGetInfo()
+            self.device_peak = max(self.device_peak or 0, total - free)
         else:
             current = host_peak_rss()
         self.peak = max(self.peak, current)
@@ -147,14 +152,17 @@ def measure_step(preset: str, batchsize: int, iterations: int, warmup: int = 1,
         'benchmark': 'training_step', 'preset': preset, 'batchsize': batchsize,
         'frames': model.frames, 'label_input_size': labels.input_size,
         'label_class_size': labels.class_size, 'n_dis': n_dis,
-        'device': str(device), 'step': step_name(),
+        'device': str(device), 'step': step_name(gpu >= 0),
         'vc_fast': getattr(chainer.config, 'vc_fast', None),
+        'vc_eager_checks': getattr(chainer.config, 'vc_eager_checks', None),
+        'tf32': gpu >= 0 and tf32(),
         'warmup_iterations': warmup, 'timed_iterations': iterations,
         'iteration_seconds': times, 'other_cpu_share': other_work.share,
         'seconds_per_iteration': seconds,
         'seconds_per_sample': seconds / batchsize,
         'epoch_seconds_per_utterance': seconds / (n_dis * batchsize),
         'peak_memory_bytes': memory.peak, 'peak_memory_kind': memory.kind,
+        'device_memory_used_bytes': memory.device_peak,
         'flops_per_iteration': flops_per_iteration,
         'flops_per_second': flops_per_iteration / seconds,
         'executed_convolution_flops_per_iteration': executed.flops,
@@ -163,7 +171,18 @@ def measure_step(preset: str, batchsize: int, iterations: int, warmup: int = 1,
     }
 
 
-def step_name() -> str:
+def step_name(gpu: bool = False) -> str:
     """'plain' where ``chainer.config.vc_fast`` is set False, else 'optimised' (the default
-    step, whatever it is: before the fast kernels exist the two are the same code)."""
-    return 'plain' if getattr(chainer.config, 'vc_fast', None) is False else 'optimised'
+    step, whatever it is: before the fast kernels exist the two are the same code); then
+    '+deferred_checks' without eager host checks, '+tf32' on a GPU with CUPY_TF32=1."""
+    name = 'plain' if getattr(chainer.config, 'vc_fast', None) is False else 'optimised'
+    if getattr(chainer.config, 'vc_eager_checks', True) is False:
+        name += '+deferred_checks'
+    if gpu and tf32():
+        name += '+tf32'
+    return name
+
+
+def tf32() -> bool:
+    """Whether CuPy was told to use TF32 tensor cores for float32 matrix products."""
+    return os.environ.get('CUPY_TF32', '0') not in ('', '0')

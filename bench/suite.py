@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,6 +27,14 @@ SEED_HOURS = {'cfcefd21': 10.07, '9ada9179': 22.68}
 SEED_PRESET, BASELINE_PRESET = 'cfcefd21', '9ada9179'
 # A configuration that runs longer than this is stopped and reported as failed.
 CONFIGURATION_TIMEOUT = 1800
+# Steps measured at the seed's configuration next to the default ('optimised') one: the plain
+# Chainer step everywhere; on a GPU also one host synchronisation per iteration, and TF32
+# matrix products (CuPy reads CUPY_TF32 when it is imported, hence a variable).
+VARIANTS = {'optimised': ([], {}), 'plain': (['--plain'], {}),
+            'optimised+deferred_checks': (['--deferred-checks'], {}),
+            'optimised+tf32': ([], {'CUPY_TF32': '1'}),
+            'optimised+gpu_kernels': (['--gpu-kernels'], {})}
+GPU_VARIANTS = ('plain', 'optimised+deferred_checks', 'optimised+tf32', 'optimised+gpu_kernels')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +43,7 @@ class SuiteOptions:
     batches: tuple
     iterations: int
     configuration_seconds: float
-    memory_budget: int
+    memory_budgets: tuple
     search_seconds: float
     conversion_seconds: float
     peak_size: int
@@ -43,21 +52,23 @@ class SuiteOptions:
 
 
 def run_configuration(preset: str, batchsize: int, iterations: int, warmup: int = 1,
-                      gpu: int = -1, plain: bool = False) -> dict:
-    """One configuration in a fresh process (``run.py --json``), so its peak memory is its own."""
+                      gpu: int = -1, step: str = 'optimised') -> dict:
+    """One configuration in a fresh process (``run.py --json``), so its peak memory is its own;
+    ``step`` is one of VARIANTS."""
+    arguments, variables = VARIANTS[step]
     command = [sys.executable, str(RUN_SCRIPT), '--preset', preset, '--batchsize', str(batchsize),
                '--iterations', str(iterations), '--warmup', str(warmup), '--gpu', str(gpu),
-               '--peak-size', '0', '--json'] + (['--plain'] if plain else [])
+               '--peak-size', '0', '--json'] + arguments
     start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True,
-                              timeout=CONFIGURATION_TIMEOUT)
+                              timeout=CONFIGURATION_TIMEOUT, env={**os.environ, **variables})
     except subprocess.TimeoutExpired:
-        return _failure(preset, batchsize, plain, f'timed out after {CONFIGURATION_TIMEOUT} s')
+        return _failure(preset, batchsize, step, f'timed out after {CONFIGURATION_TIMEOUT} s')
     wall = time.perf_counter() - start
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f'exit status {done.returncode}']
-        return _failure(preset, batchsize, plain, lines[-1])
+        return _failure(preset, batchsize, step, lines[-1])
     result = json.loads(done.stdout)
     result['process_wall_seconds'] = wall
     _log(f'{preset} @{batchsize} {result["step"]}: '
@@ -69,10 +80,9 @@ def run_configuration(preset: str, batchsize: int, iterations: int, warmup: int 
     return result
 
 
-def _failure(preset: str, batchsize: int, plain: bool, error: str) -> dict:
-    _log(f'{preset} @{batchsize}: FAILED: {error}')
-    return {'preset': preset, 'batchsize': batchsize, 'step': 'plain' if plain else 'optimised',
-            'error': error}
+def _failure(preset: str, batchsize: int, step: str, error: str) -> dict:
+    _log(f'{preset} @{batchsize} {step}: FAILED: {error}')
+    return {'preset': preset, 'batchsize': batchsize, 'step': step, 'error': error}
 
 
 def _log(message: str) -> None:
@@ -89,9 +99,11 @@ def planned_iterations(previous: Optional[dict], batchsize: int, options: SuiteO
 
 
 def run_grid(options: SuiteOptions) -> list:
-    """Every preset at every batch size, optimised; the seed's configuration plain as well,
-    right after its optimised run and with as many timed iterations."""
+    """Every preset at every batch size, optimised; the seed's configuration in the other
+    steps as well (plain; on a GPU also deferred checks and TF32), right after its optimised
+    run and with as many timed iterations."""
     results = []
+    variants = GPU_VARIANTS if options.gpu >= 0 else ('plain',)
     for preset in options.presets:
         previous = None
         for batchsize in options.batches:
@@ -99,8 +111,8 @@ def run_grid(options: SuiteOptions) -> list:
             previous = run_configuration(preset, batchsize, iterations, gpu=options.gpu)
             results.append(previous)
             if (preset, batchsize) == plain_comparison_key():
-                results.append(run_configuration(preset, batchsize, iterations,
-                                                 gpu=options.gpu, plain=True))
+                results += [run_configuration(preset, batchsize, iterations, gpu=options.gpu,
+                                              step=step) for step in variants]
     return results
 
 
@@ -129,6 +141,22 @@ def plain_comparison(results: list) -> Optional[dict]:
             'vc_fast_present': fast.get('vc_fast') is not None}
 
 
+def variant_comparison(results: list) -> list:
+    """Each measured step at the seed's configuration over the optimised one (time ratios)."""
+    preset, batchsize = plain_comparison_key()
+    fast = find(results, preset, batchsize)
+    if fast is None:
+        return []
+    compared = []
+    for step in VARIANTS:
+        other = find(results, preset, batchsize, step)
+        if step != 'optimised' and other is not None:
+            compared.append({'step': step, 'seconds_per_iteration': other['seconds_per_iteration'],
+                             'over_optimised': other['seconds_per_iteration']
+                             / fast['seconds_per_iteration']})
+    return compared
+
+
 def seed_comparison(results: list) -> Optional[dict]:
     """The log's comparison: epoch time and peak memory of cfcefd21 at its batch over
     9ada9179 at its batch. An epoch is one pass of the D updates' iterator over the corpus,
@@ -149,32 +177,42 @@ def seed_comparison(results: list) -> Optional[dict]:
     }
 
 
-def search_memory(results: list, options: SuiteOptions, deadline: float) -> dict:
-    """Per preset, the largest batch under ``options.memory_budget``, each preset's search
-    within ``options.search_seconds`` and its share of the time left before ``deadline``.
-    A run's time is estimated from the largest batch measured, the closest in time per sample."""
-    found = {}
-    for index, preset in enumerate(options.presets):
-        measured = [r for r in results if r['preset'] == preset and r['step'] == 'optimised'
-                    and 'error' not in r]
-        if len(measured) < 2:
-            continue
-        share = (deadline - time.monotonic()) / (len(options.presets) - index)
-        limit = max(0.0, min(options.search_seconds, share))
-        _log(f'{preset}: searching the largest batch under '
-             f'{options.memory_budget / 2 ** 30:g} GiB ({limit:.0f} s at most)')
-        found[preset] = memory_search.search(
-            {r['batchsize']: r['peak_memory_bytes'] for r in measured}, options.memory_budget,
-            lambda batch, p=preset: run_configuration(p, batch, 1, warmup=0, gpu=options.gpu),
-            max(measured, key=lambda r: r['batchsize'])['seconds_per_sample'], limit)
-        _log(f'{preset}: largest batch {found[preset]["largest_batch"]} '
-             f'({found[preset]["status"]}; {found[preset]["stopped"]})')
-    return found
+def search_memory(results: list, options: SuiteOptions, deadline: float) -> list:
+    """Per budget and preset, the largest batch under the budget, each search within
+    ``options.search_seconds`` and its share of the time left before ``deadline``. A run's
+    time is estimated from the largest batch measured, the closest in time per sample; each
+    search starts from every peak measured so far (the grid's and earlier searches')."""
+    searches = []
+    count = len(options.memory_budgets) * len(options.presets)
+    for budget in options.memory_budgets:
+        found = {}
+        for preset in options.presets:
+            measured = [r for r in results if r['preset'] == preset and r['step'] == 'optimised'
+                        and 'error' not in r]
+            measured += [run for search in searches for run in search['presets'].get(
+                preset, {}).get('runs', []) if 'peak_memory_bytes' in run]
+            if len(measured) < 2:
+                continue
+            share = (deadline - time.monotonic()) / (count - len(searches) * len(options.presets)
+                                                    - len(found))
+            limit = max(0.0, min(options.search_seconds, share))
+            _log(f'{preset}: searching the largest batch under {budget / 2 ** 30:g} GiB '
+                 f'({limit:.0f} s at most)')
+            largest = max(measured, key=lambda r: r['batchsize'])
+            found[preset] = memory_search.search(
+                {r['batchsize']: r['peak_memory_bytes'] for r in measured}, budget,
+                lambda batch, p=preset: run_configuration(p, batch, 1, warmup=0, gpu=options.gpu),
+                largest['seconds_per_sample'], limit)
+            _log(f'{preset}: largest batch {found[preset]["largest_batch"]} '
+                 f'({found[preset]["status"]}; {found[preset]["stopped"]})')
+        searches.append({'budget_bytes': budget, 'presets': found})
+    return searches
 
 
-def add_memory_per_sample_ratio(comparison: Optional[dict], search: dict) -> None:
+def add_memory_per_sample_ratio(comparison: Optional[dict], searches: list) -> None:
     """Peak memory counts the weights, optimizer state and libraries once: the slopes of the
-    memory lines (bytes per sample) compare what the batch itself takes."""
+    memory lines (bytes per sample) compare what the batch itself takes (first budget's fit)."""
+    search = searches[0]['presets'] if searches else {}
     if comparison is None or not all(search.get(p, {}).get('fit')
                                      for p in (SEED_PRESET, BASELINE_PRESET)):
         return
@@ -204,11 +242,12 @@ def run_all(options: SuiteOptions, command: str) -> dict:
     for result in results:
         flops.add_fraction_of_peak(result, peak)
     conversion = measure_conversion(options)
-    search = search_memory(results, options, deadline)
-    for run in (run for found in search.values() for run in found['runs']):
+    searches = search_memory(results, options, deadline)
+    for run in (run for search in searches for found in search['presets'].values()
+                for run in found['runs']):
         flops.add_fraction_of_peak(run, peak)
     comparison = seed_comparison(results)
-    add_memory_per_sample_ratio(comparison, search)
+    add_memory_per_sample_ratio(comparison, searches)
     return {
         'command': command, 'started': started.isoformat(timespec='seconds'),
         'wall_seconds': time.perf_counter() - start,
@@ -218,7 +257,8 @@ def run_all(options: SuiteOptions, command: str) -> dict:
         'matmul_peak': {'size': options.peak_size, 'flops_per_second': peak},
         'configurations': results,
         'plain_comparison': plain_comparison(results),
+        'variant_comparison': variant_comparison(results),
         'seed_comparison': comparison,
-        'memory_search': search,
+        'memory_searches': searches,
         'conversion': conversion,
     }

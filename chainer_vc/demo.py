@@ -1,6 +1,9 @@
-"""The demo's last step: convert a few corpus utterances to every speaker of a trained model.
+"""The demo's conversion step: a few utterances of each speaker to every other speaker.
 
-    python -m chainer_vc.demo --model results/demo --manifest data/fillets/manifest.csv
+    python -m chainer_vc.demo --model results/shipped --manifest data/fillets/manifest.csv
+
+Utterances come from the model's held-out list (``heldout.csv``: speech it never trained on)
+where it has one, else from the start of the manifest.
 """
 from __future__ import annotations
 
@@ -13,12 +16,16 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
 from chainer_vc import conversion
 from chainer_vc.corpus import read_manifest
 from chainer_vc.errors import InputError
+from chainer_vc.split import corpus_root, load_heldout, utterance_key
 
 
-def pick_utterances(corpus, per_speaker: int) -> list:
-    """The first ``per_speaker`` utterances of each speaker, in manifest order."""
+def pick_utterances(corpus, per_speaker: int, heldout: frozenset = frozenset()) -> list:
+    """The first ``per_speaker`` utterances of each speaker, in manifest order; only held-out
+    ones where ``heldout`` (keys) names some of the corpus."""
+    root = corpus_root(corpus.utterances)
+    candidates = [u for u in corpus.utterances if utterance_key(u, root) in heldout]
     picked, counts = [], {}
-    for utterance in corpus.utterances:
+    for utterance in candidates or corpus.utterances:
         speaker = utterance.labels['speaker']
         if counts.get(speaker, 0) < per_speaker:
             counts[speaker] = counts.get(speaker, 0) + 1
@@ -32,9 +39,11 @@ def convert_examples(model: Path, manifest: Path, out: Path, per_speaker: int = 
     converter = conversion.Converter.from_run_directory(model, gpu=gpu)
     corpus = read_manifest(manifest, converter.config.labels)
     written = []
-    for utterance in pick_utterances(corpus, per_speaker):
+    for utterance in pick_utterances(corpus, per_speaker, frozenset(load_heldout(model))):
         source = utterance.labels['speaker']
         for target in converter.targets()['speaker']:
+            if target == source:
+                continue
             output = out / f'{source}_{utterance.path.stem}_to_{target}.wav'
             written.append(conversion.convert_file(
                 converter, utterance.path, output, {'speaker': target}))

@@ -92,8 +92,10 @@ def plot_reports(make_trigger) -> list:
 
 
 def lr_schedules(optimizers, config, trigger_unit: str = 'epoch') -> list:
-    """lr x lr_decay every lr_decay_epochs (the seed: x 10^-0.5 every 100 epochs)."""
-    return [(extensions.ExponentialShift('lr', config.lr_decay, optimizer=optimizer),
+    """lr x lr_decay every lr_decay_epochs (the seed: x 10^-0.5 every 100 epochs). Adam's
+    step size is its ``alpha``."""
+    attribute = 'alpha' if config.optimizer == 'adam' else 'lr'
+    return [(extensions.ExponentialShift(attribute, config.lr_decay, optimizer=optimizer),
              (config.lr_decay_epochs, trigger_unit)) for optimizer in optimizers]
 
 

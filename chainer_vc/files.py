@@ -23,10 +23,19 @@ def atomic_path(path: Union[str, Path], suffix: str = '') -> Iterator[Path]:
         yield Path(temporary)
         with open(temporary, 'rb') as written:
             os.fsync(written.fileno())
+        # mkstemp creates the file readable by its owner only; give it the permissions an
+        # ordinary open() would have.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: Union[str, Path], text: str) -> None:

@@ -8,7 +8,7 @@ put half of its time there. The replacements below compute the same sums with on
 in-place updates. Only the ``forward`` of Chainer's own FunctionNodes is replaced, so the
 graphs, and with them every backward and double backward (the gradient penalty), stay
 Chainer's. They apply on CPU arrays, without dilation, groups or ``cover_all``;
-everything else, and everything on GPU, runs Chainer's code.
+everything else runs Chainer's code. ``chainer_vc.gpu_kernels`` does the same for CuPy.
 
 ``with chainer.using_config('vc_fast', False):`` gives the plain Chainer step (benchmarks
 compare the two in one run). Importing ``chainer_vc`` installs the kernels.
@@ -28,14 +28,20 @@ def enabled() -> bool:
     return bool(getattr(chainer.config, 'vc_fast', False))
 
 
-def im2col(x: numpy.ndarray, kh: int, kw: int, sy: int, sx: int, ph: int, pw: int,
-           out_h: int, out_w: int) -> numpy.ndarray:
-    """(N, C, H, W) -> (C * kh * kw, N * out_h * out_w), the layout one GEMM needs."""
+def im2col(x, kh: int, kw: int, sy: int, sx: int, ph: int, pw: int,
+           out_h: int, out_w: int):
+    """(N, C, H, W) -> (C * kh * kw, N * out_h * out_w), the layout one GEMM needs
+    (numpy or CuPy: one copy of a strided view of the padded input)."""
     n, c = x.shape[:2]
-    padded = numpy.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    xp = chainer.backend.get_array_module(x)
+    padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     s_n, s_c, s_h, s_w = padded.strides
-    view = as_strided(padded, (c, kh, kw, n, out_h, out_w),
-                      (s_c, s_h, s_w, s_n, s_h * sy, s_w * sx), writeable=False)
+    shape, strides = (c, kh, kw, n, out_h, out_w), (s_c, s_h, s_w, s_n, s_h * sy, s_w * sx)
+    if xp is numpy:
+        view = as_strided(padded, shape, strides, writeable=False)
+    else:
+        from cupy.lib import stride_tricks  # reached with CuPy arrays only
+        view = stride_tricks.as_strided(padded, shape, strides)
     return view.reshape(c * kh * kw, n * out_h * out_w)
 
 
@@ -50,11 +56,12 @@ def conv2d(x, W, b, sy, sx, ph, pw, out_h, out_w) -> numpy.ndarray:
     return y
 
 
-def conv2d_grad_w(x, gy, kh, kw, sy, sx, ph, pw) -> numpy.ndarray:
-    """The filter gradient of :func:`conv2d`: (out_c, C, kh, kw)."""
+def conv2d_grad_w(x, gy, kh, kw, sy, sx, ph, pw):
+    """The filter gradient of :func:`conv2d`: (out_c, C, kh, kw) (numpy or CuPy)."""
     n, out_c, out_h, out_w = gy.shape
+    xp = chainer.backend.get_array_module(x)
     col = im2col(x, kh, kw, sy, sx, ph, pw, out_h, out_w)
-    gy_rows = numpy.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(out_c, -1)
+    gy_rows = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(out_c, -1)
     return (gy_rows @ col.T).reshape(out_c, x.shape[1], kh, kw)
 
 
@@ -147,7 +154,8 @@ def _rmsprop_update(original):
     return update
 
 
-def _install(cls, name: str, wrap) -> None:
+def install(cls, name: str, wrap) -> None:
+    """Replaces ``cls.name`` by ``wrap(original)``, once."""
     original = getattr(cls, name)
     if getattr(original, '_vc_fast', False):
         return
@@ -156,7 +164,7 @@ def _install(cls, name: str, wrap) -> None:
     setattr(cls, name, replacement)
 
 
-_install(convolution_2d.Convolution2DFunction, '_forward_cpu_core', _convolution_forward)
-_install(convolution_2d.Convolution2DGradW, '_forward_cpu_core', _grad_w_forward)
-_install(deconvolution_2d.Deconvolution2DFunction, '_forward_cpu_core', _deconvolution_forward)
-_install(rmsprop.RMSpropRule, 'update_core_cpu', _rmsprop_update)
+install(convolution_2d.Convolution2DFunction, '_forward_cpu_core', _convolution_forward)
+install(convolution_2d.Convolution2DGradW, '_forward_cpu_core', _grad_w_forward)
+install(deconvolution_2d.Deconvolution2DFunction, '_forward_cpu_core', _deconvolution_forward)
+install(rmsprop.RMSpropRule, 'update_core_cpu', _rmsprop_update)

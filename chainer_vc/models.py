@@ -11,22 +11,68 @@ import numpy
 from chainer_vc import kernels
 
 
+NORMS = ('batch', 'instance')
+CONDITIONINGS = ('bottleneck', 'decoder', 'cin')
+
+
+class ConditionalInstanceNormalization(chainer.Chain):
+    """Instance normalisation whose per-channel scale and shift are linear in the labels
+    (StarGAN-VC2's CIN). Starts as plain instance normalisation (scale 1, shift 0)."""
+
+    def __init__(self, channels: int, label_size: int):
+        super().__init__()
+        with self.init_scope():
+            self.scale = L.Linear(label_size, channels, initialW=0, initial_bias=1)
+            self.shift = L.Linear(label_size, channels, initialW=0, initial_bias=0)
+
+    def forward(self, x, c):
+        h = instance_normalization(x)
+        return h * self.scale(c)[:, :, None, None] + self.shift(c)[:, :, None, None]
+
+
+def instance_normalization(x, eps: float = 1e-5):
+    """(x - mean) / sqrt(var + eps) over each sample's and channel's spatial map."""
+    mean = F.mean(x, axis=(2, 3), keepdims=True)
+    centred = x - F.broadcast_to(mean, x.shape)
+    variance = F.mean(F.square(centred), axis=(2, 3), keepdims=True)
+    return centred * F.broadcast_to(F.rsqrt(variance + eps), x.shape)
+
+
+def _normalization(norm: Optional[str], channels: int, label_size: int = 0):
+    if norm is None:
+        return None
+    if norm == 'batch':
+        return L.BatchNormalization(channels)
+    if norm == 'instance':
+        return L.GroupNormalization(channels, channels)
+    if norm == 'cin':
+        return ConditionalInstanceNormalization(channels, label_size)
+    raise ValueError(f'unknown normalisation {norm!r} (known: batch, instance, cin)')
+
+
 class ConvBlock(chainer.Chain):
-    """Convolution (or deconvolution), optional BatchNormalization, optional activation."""
+    """Convolution (or deconvolution), optional normalisation, optional activation.
+
+    ``norm``: 'batch' (the seed's BatchNormalization), 'instance', 'cin' (conditional
+    instance normalisation: forward then takes the labels), or None."""
 
     def __init__(self, in_channels: int, out_channels: int, ksize, stride=1, pad=0, *,
                  deconv: bool = False, batch_norm: bool = True,
-                 activation: Optional[Callable] = F.relu):
+                 activation: Optional[Callable] = F.relu, norm: Optional[str] = 'batch',
+                 label_size: int = 0):
         super().__init__()
         self.activation = activation
+        self.norm = norm if batch_norm else None
         conv_class = L.Deconvolution2D if deconv else L.Convolution2D
         with self.init_scope():
             self.conv = conv_class(in_channels, out_channels, ksize, stride, pad)
-            self.bn = L.BatchNormalization(out_channels) if batch_norm else None
+            self.bn = _normalization(self.norm, out_channels, label_size)
 
-    def forward(self, x):
+    def forward(self, x, c=None):
         h = self.conv(x)
-        if self.bn is not None:
+        if self.norm == 'cin':
+            h = self.bn(h, c)
+        elif self.bn is not None:
             h = self.bn(h)
         return self.activation(h) if self.activation is not None else h
 
@@ -34,39 +80,55 @@ class ConvBlock(chainer.Chain):
 class ResBlock(chainer.Chain):
     """conv-BN-ReLU-conv-BN plus the identity, as in StarGAN (the log does not draw it)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, norm: str = 'batch', label_size: int = 0):
         super().__init__()
         with self.init_scope():
-            self.block1 = ConvBlock(channels, channels, 3, 1, 1)
-            self.block2 = ConvBlock(channels, channels, 3, 1, 1, activation=None)
+            self.block1 = ConvBlock(channels, channels, 3, 1, 1, norm=norm,
+                                    label_size=label_size)
+            self.block2 = ConvBlock(channels, channels, 3, 1, 1, activation=None, norm=norm,
+                                    label_size=label_size)
 
-    def forward(self, x):
-        return x + self.block2(self.block1(x))
+    def forward(self, x, c=None):
+        return x + self.block2(self.block1(x, c), c)
 
 
 class Generator(chainer.Chain):
     """G(x, c): spectrogram (B, 1, frames, 256) in [0, 1] and labels (B, label_size) ->
-    spectrogram (B, 1, frames, 256) in (0, 1). ``frames`` must be a multiple of 8."""
+    spectrogram (B, 1, frames, 256) in (0, 1). ``frames`` must be a multiple of 8.
+
+    Options, the seed's by default: ``conditioning`` 'bottleneck' (the seed: labels tiled
+    and concatenated before the merge convolution only), 'decoder' (also concatenated to the
+    input of every up layer) or 'cin' (also through conditional instance normalisation in
+    every ResBlock and up layer); ``norm`` 'batch' (the seed) or 'instance' everywhere else.
+    """
 
     def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
-                 n_res_blocks: int = 6):
+                 n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch'):
         super().__init__()
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f'unknown label conditioning {conditioning!r}')
+        if norm not in NORMS:
+            raise ValueError(f'unknown normalisation {norm!r}')
         c1, c2, c3, c4 = channels
         self.label_size = label_size
         self.n_res_blocks = n_res_blocks
+        self.conditioning = conditioning
+        extra = label_size if conditioning == 'decoder' else 0
+        late_norm = 'cin' if conditioning == 'cin' else norm
+        late = dict(norm=late_norm, label_size=label_size)
         with self.init_scope():
-            self.down1 = ConvBlock(1, c1, 7, 1, 3)
-            self.down2 = ConvBlock(c1, c2, 4, 2, 1)
-            self.down3 = ConvBlock(c2, c3, 4, 2, 1)
-            self.down4 = ConvBlock(c3, c4, 4, 2, 1)
+            self.down1 = ConvBlock(1, c1, 7, 1, 3, norm=norm)
+            self.down2 = ConvBlock(c1, c2, 4, 2, 1, norm=norm)
+            self.down3 = ConvBlock(c2, c3, 4, 2, 1, norm=norm)
+            self.down4 = ConvBlock(c3, c4, 4, 2, 1, norm=norm)
             # Input width c4 + label_size (1735 for the seed); the log's 1607 is a copy slip.
-            self.merge = ConvBlock(c4 + label_size, c4, 3, 1, 1)
+            self.merge = ConvBlock(c4 + label_size, c4, 3, 1, 1, norm=norm)
             for i in range(1, n_res_blocks + 1):
-                setattr(self, f'res{i}', ResBlock(c4))
-            self.up1 = ConvBlock(c4, c3, 4, 2, 1, deconv=True)
-            self.up2 = ConvBlock(c3, c2, 4, 2, 1, deconv=True)
-            self.up3 = ConvBlock(c2, c1, 4, 2, 1, deconv=True)
-            self.up4 = ConvBlock(c1, 1, 7, 1, 3, deconv=True, batch_norm=False,
+                setattr(self, f'res{i}', ResBlock(c4, **late))
+            self.up1 = ConvBlock(c4 + extra, c3, 4, 2, 1, deconv=True, **late)
+            self.up2 = ConvBlock(c3 + extra, c2, 4, 2, 1, deconv=True, **late)
+            self.up3 = ConvBlock(c2 + extra, c1, 4, 2, 1, deconv=True, **late)
+            self.up4 = ConvBlock(c1 + extra, 1, 7, 1, 3, deconv=True, batch_norm=False,
                                  activation=F.sigmoid)
 
     def encode(self, x):
@@ -74,12 +136,15 @@ class Generator(chainer.Chain):
 
     def condition(self, h, c):
         """Tile the labels over the bottleneck, concatenate, merge."""
-        if kernels.enabled():
+        if kernels.enabled() and self.merge.norm == 'batch':
             return self.merge.activation(self.merge.bn(self._factored_merge(h, c)))
+        return self.merge(self._with_labels(h, c))
+
+    def _with_labels(self, h, c):
         batch, _, height, width = h.shape
         tiled = F.broadcast_to(F.reshape(c, (batch, self.label_size, 1, 1)),
                                (batch, self.label_size, height, width))
-        return self.merge(F.concat((h, tiled), axis=1))
+        return F.concat((h, tiled), axis=1)
 
     def _factored_merge(self, h, c):
         """The merge convolution of [h; c tiled], without tiling c: a label channel is constant
@@ -98,13 +163,15 @@ class Generator(chainer.Chain):
         label_term = F.reshape(F.matmul(taps, inside), (batch, out_channels, height, width))
         return y + label_term
 
-    def decode(self, h):
+    def decode(self, h, c=None):
         for i in range(1, self.n_res_blocks + 1):
-            h = getattr(self, f'res{i}')(h)
-        return self.up4(self.up3(self.up2(self.up1(h))))
+            h = getattr(self, f'res{i}')(h, c)
+        for up in (self.up1, self.up2, self.up3, self.up4):
+            h = up(self._with_labels(h, c) if self.conditioning == 'decoder' else h, c)
+        return h
 
     def forward(self, x, c):
-        return self.decode(self.condition(self.encode(x), c))
+        return self.decode(self.condition(self.encode(x), c), c)
 
 
 def tap_masks(ksize, pad, size) -> numpy.ndarray:

@@ -3,7 +3,12 @@
 - ``cfcefd21``: the seed. 64 frames (17152 samples, 1.07 s), batch 5.
 - ``9ada9179``: the model cfcefd21 starts from and compares against. 256 frames
   (66304 samples, 4.14 s), batch 2 (the largest that fitted the author's GPU).
+- ``small``: the same topology with half the channels (a quarter of the weights and
+  multiply-adds), for CPU training runs.
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
+
+The Generator's label conditioning and normalisation are options (``gen_conditioning``,
+``gen_norm``); every preset has the seed's ('bottleneck', 'batch') by default.
 """
 from __future__ import annotations
 
@@ -23,13 +28,15 @@ class Preset:
     dis_channels: tuple = (32, 64, 128, 256, 512, 1024)
     epochs: int = 1000
     description: str = ''
+    gen_conditioning: str = 'bottleneck'
+    gen_norm: str = 'batch'
 
     def __post_init__(self):
         object.__setattr__(self, 'gen_channels', tuple(self.gen_channels))
         object.__setattr__(self, 'dis_channels', tuple(self.dis_channels))
 
-    def spectrogram_config(self) -> SpectrogramConfig:
-        return SpectrogramConfig(frames=self.frames)
+    def spectrogram_config(self, **overrides) -> SpectrogramConfig:
+        return SpectrogramConfig(frames=self.frames, **overrides)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -45,6 +52,9 @@ PRESETS = {
                description='the seed: 64 frames, batch 5 (10.07 h for 1000 epochs)'),
         Preset('9ada9179', frames=256, batchsize=2,
                description='the baseline: 256 frames, batch 2 (22.68 h for 1000 epochs)'),
+        Preset('small', frames=64, batchsize=5, gen_channels=(16, 32, 64, 128),
+               dis_channels=(16, 32, 64, 128, 256, 512),
+               description='cfcefd21 with half the channels, for CPU training'),
         Preset('tiny', frames=64, batchsize=5, gen_channels=(4, 8, 16, 32),
                dis_channels=(4, 8, 16, 32, 64, 128),
                description='cfcefd21 with 1/8 of the channels, for tests and demos'),

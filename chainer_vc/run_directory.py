@@ -38,7 +38,8 @@ class ModelConfig:
 
     def build_generator(self) -> Generator:
         return Generator(self.labels.input_size, self.preset.gen_channels,
-                         self.preset.n_res_blocks)
+                         self.preset.n_res_blocks, self.preset.gen_conditioning,
+                         self.preset.gen_norm)
 
     def build_discriminator(self) -> Discriminator:
         return Discriminator(self.labels.class_size, self.features.frames,

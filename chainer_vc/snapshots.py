@@ -9,6 +9,7 @@ warning naming it, one named by ``--resume`` is an InputError.
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Callable, List, Optional, Tuple, Union
@@ -21,6 +22,11 @@ from chainer_vc.errors import InputError
 from chainer_vc.files import NPZ_DAMAGE_ERRORS, error_summary
 
 SNAPSHOT_PATTERN = re.compile(r'^snapshot_iter_(\d+)$')
+# What a write cut short by a crash leaves: Chainer's snapshot writers save into a folder
+# 'tmp' + file name + random letters, then move the file out; files.atomic_path writes
+# '.' + name + '.' + random letters + '.tmp'.
+INTERRUPTED_WRITE_PATTERN = re.compile(
+    r'^(tmp(snapshot_iter_\d+|(gen|dis)_iter_\d+\.npz)\w+|\..+\.\w+\.tmp)$')
 
 
 def snapshot_files(out: Union[str, Path]) -> List[Path]:
@@ -66,6 +72,19 @@ def restore(trainer, path: Path, arrays: dict) -> None:
         raise InputError(f'{path}: does not fit this run ({error_summary(error)})') from None
 
 
+def remove_interrupted_writes(out: Union[str, Path]) -> List[Path]:
+    """Removes from ``out`` what writes cut short by a crash left; returns what it removed."""
+    out = Path(out)
+    found = [path for path in out.iterdir()
+             if INTERRUPTED_WRITE_PATTERN.match(path.name)] if out.is_dir() else []
+    for path in found:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    return found
+
+
 def resume(trainer, out: Path, explicit: Optional[Path] = None,
            dist: distributed.Distribution = distributed.SINGLE,
            warn: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> Optional[Path]:
@@ -83,6 +102,7 @@ def resume(trainer, out: Path, explicit: Optional[Path] = None,
                     f'{found[0]}: written by a job of {distributed.job_size(found[1])} '
                     f'process(es), this one has {dist.size}: resume with as many, or choose '
                     'another --out')
+            remove_interrupted_writes(out)
     found = dist.share(found)
     if found is None:
         return None

@@ -28,9 +28,37 @@ class TrainingConfig:
     lr: float = 1e-5
     lr_decay: float = 10 ** -0.5
     lr_decay_epochs: int = 100
+    # Options, off by default (the seed: RMSprop at `lr` for both networks, identity loss
+    # for all of training when it is on at all).
+    optimizer: str = 'rmsprop'
+    lr_gen: Optional[float] = None
+    lr_dis: Optional[float] = None
+    beta1: float = 0.9
+    beta2: float = 0.999
+    id_until: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def learning_rate(self, network: str) -> float:
+        """The starting learning rate of 'gen' or 'dis'."""
+        own = self.lr_gen if network == 'gen' else self.lr_dis
+        return self.lr if own is None else own
+
+    def identity_loss_on(self, iteration: int) -> bool:
+        return self.lambda_id > 0 and (self.id_until <= 0 or iteration < self.id_until)
+
+
+# Checks made on the host after every update (the default): whether the loss is finite, and
+# the classification accuracy. On a GPU each is a synchronisation that idles the device while
+# Python queues the next update; ``with chainer.using_config('vc_eager_checks', False)`` makes
+# one per iteration (a non-finite loss still stops training in the iteration it appears,
+# naming the term) and keeps the accuracy on the device. Benchmarks measure both.
+chainer.global_config.vc_eager_checks = True
+
+
+def eager_checks() -> bool:
+    return bool(getattr(chainer.config, 'vc_eager_checks', True))
 
 
 class NonFiniteLossError(RuntimeError):
@@ -60,14 +88,30 @@ def classification_loss(logits, target):
 def classification_accuracy(logits, target, schema: LabelSchema) -> Optional[float]:
     """Fraction of (sample, labelled group) pairs whose highest logit is the true class."""
     logits, target = chainer.backend.CpuDevice().send((_array(logits), _array(target)))
-    hits, count = 0, 0
+    hits, count = _hits_and_count(logits, target, schema)
+    return int(hits) / int(count) if count else None
+
+
+def _hits_and_count(logits, target, schema: LabelSchema) -> tuple:
+    """(right, labelled) (sample, group) pairs, as 0-d arrays where the inputs lie."""
+    xp = chainer.backend.get_array_module(logits)
+    hits, count = xp.zeros((), dtype=np.int64), xp.zeros((), dtype=np.int64)
     for group, offset in zip(schema.groups, schema.offsets):
         block = slice(offset, offset + len(group.classes))
         labelled = target[:, offset] != -1
-        hits += int(np.sum(np.argmax(logits[labelled, block], axis=1)
-                           == np.argmax(target[labelled, block], axis=1)))
-        count += int(np.sum(labelled))
-    return hits / count if count else None
+        right = xp.argmax(logits[:, block], axis=1) == xp.argmax(target[:, block], axis=1)
+        hits = hits + xp.sum(right & labelled)
+        count = count + xp.sum(labelled)
+    return hits, count
+
+
+def deferred_accuracy(logits, target, schema: LabelSchema) -> tuple:
+    """:func:`classification_accuracy` without a copy to the host: (accuracy, weight) as 0-d
+    arrays where the inputs lie, weight 0 where nothing is labelled. Reported as a pair, Chainer's
+    summaries average the accuracy over the updates that have labels, as the eager one does."""
+    hits, count = _hits_and_count(_array(logits), _array(target), schema)
+    xp = chainer.backend.get_array_module(hits)
+    return hits / xp.maximum(count, 1), (count > 0).astype(np.float64)
 
 
 def _array(x):
@@ -91,6 +135,7 @@ class StarGANUpdater(training.StandardUpdater):
         self.config = config
         self.label_combinations = np.asarray(label_combinations, dtype=np.int32)
         self._rng = np.random.default_rng(seed)
+        self._unchecked = []
 
     @property
     def gen(self):
@@ -108,6 +153,7 @@ class StarGANUpdater(training.StandardUpdater):
                 fake = self.gen(batch['x_real'], batch['c_fake'])
             self.update_discriminator(batch, fake.array)
         self.update_generator(batch, fake)
+        self._check_deferred()
         if self.get_iterator('main').is_new_epoch:
             for optimizer in self.get_all_optimizers().values():
                 optimizer.new_epoch(auto=True)
@@ -136,7 +182,7 @@ class StarGANUpdater(training.StandardUpdater):
         _, cls_real, adv_real = dis(batch['x_real'])
         _, _, adv_fake = dis(fake)
         wasserstein = wasserstein_distance(adv_real, adv_fake)
-        epsilon = xp.random.uniform(0, 1, (len(fake), 1, 1, 1)).astype(fake.dtype)
+        epsilon = self.interpolation_weights(len(fake), fake.dtype, xp)
         penalty = gradient_penalty(dis, epsilon * fake + (1 - epsilon) * batch['x_orig'])
         loss_cls = classification_loss(cls_real, batch['t_real'])
         terms = {'dis/wasserstein': (wasserstein, -1.0), 'dis/loss_gp': (penalty, config.lambda_gp),
@@ -148,6 +194,11 @@ class StarGANUpdater(training.StandardUpdater):
         chainer.report({'loss': loss}, dis)
         chainer.report({name.split('/', 1)[1]: term for name, (term, _) in terms.items()}, dis)
         self._report_accuracy(cls_real, batch['t_real'], dis)
+
+    def interpolation_weights(self, n: int, dtype, xp):
+        """The gradient penalty's x_mid = eps x_fake + (1 - eps) x_orig: eps ~ U(0, 1) per
+        sample, from the device's global generator (tests replace it to compare devices)."""
+        return xp.random.uniform(0, 1, (n, 1, 1, 1)).astype(dtype)
 
     def update_generator(self, batch: dict, fake):
         """Adversarial + classification of the fake + cycle reconstruction + feature matching."""
@@ -163,7 +214,7 @@ class StarGANUpdater(training.StandardUpdater):
             'gen/loss_fm': (F.mean_squared_error(feature_fake, feature_orig.array),
                             config.lambda_fm),
         }
-        if config.lambda_id > 0:
+        if config.identity_loss_on(self.iteration):
             terms['gen/loss_id'] = (F.mean_squared_error(
                 gen(batch['x_real'], batch['c_real']), batch['x_real']), config.lambda_id)
         loss = self._weighted_sum(terms)
@@ -175,18 +226,43 @@ class StarGANUpdater(training.StandardUpdater):
         self._report_accuracy(cls_fake, batch['t_fake'], gen)
 
     def _report_accuracy(self, logits, target, observer):
+        if not eager_checks():
+            chainer.report({'acc': deferred_accuracy(logits, target, self.schema)}, observer)
+            return
         accuracy = classification_accuracy(logits, target, self.schema)
         if accuracy is not None:
             chainer.report({'acc': accuracy}, observer)
 
     def _weighted_sum(self, terms: Mapping):
         """sum(weight x term) over ``{name: (term, weight)}``; stops on a non-finite total,
-        naming the terms that made it so."""
+        naming the terms that made it so (at the end of the iteration without eager checks)."""
         loss = sum(weight * term for term, weight in terms.values())
-        if math.isfinite(float(loss.array)):
-            return loss
+        # Arrays, not Variables: a Variable would keep its update's graph alive.
+        values = ({name: (term.array, weight) for name, (term, weight) in terms.items()},
+                  loss.array)
+        if eager_checks():
+            self._check_finite(*values)
+        else:
+            self._unchecked.append(values)
+        return loss
+
+    def _check_deferred(self):
+        """One host synchronisation for all the losses of the iteration."""
+        unchecked, self._unchecked = self._unchecked, []
+        if not unchecked:
+            return
+        xp = chainer.backend.get_array_module(unchecked[0][1])
+        if bool(xp.isfinite(xp.stack([loss for _, loss in unchecked])).all()):
+            return
+        for terms, loss in unchecked:
+            self._check_finite(terms, loss)
+
+    def _check_finite(self, terms: Mapping, loss):
+        """Raises NonFiniteLossError naming the terms, given ``{name: (array, weight)}``."""
+        if math.isfinite(float(loss)):
+            return
         bad = [name for name, (term, weight) in terms.items()
-               if not math.isfinite(weight * float(term.array))]
+               if not math.isfinite(weight * float(term))]
         raise NonFiniteLossError(
             f'{", ".join(bad) or "the total loss"} became non-finite at iteration '
             f'{self.iteration + 1}; training stopped, the last snapshot is kept')

@@ -1,4 +1,6 @@
 """Shared test fixtures: synthetic voices, a tiny corpus, and a tiny model trained on it."""
+import functools
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +10,37 @@ import pytest
 import soundfile
 
 import chainer_vc  # noqa: F401  (patches chainer before any test imports it)
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_name():
+    """The name of CUDA device 0 as CuPy sees it, or None (no CuPy, no driver, no device)."""
+    if importlib.util.find_spec('cupy') is None:
+        return None
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        name = cupy.cuda.runtime.getDeviceProperties(0)['name']
+    except Exception:  # CuPy without its CUDA libraries or driver
+        return None
+    return name.decode() if isinstance(name, bytes) else name
+
+
+def pytest_report_header(config):
+    name = gpu_name()
+    return f'GPU tests (-m gpu): on {name}' if name else \
+        'GPU tests (-m gpu): deselected, CuPy sees no CUDA device'
+
+
+def pytest_collection_modifyitems(config, items):
+    """Where CuPy sees no device, tests marked gpu are deselected, and counted as such."""
+    if gpu_name() is not None:
+        return
+    gpu = [item for item in items if item.get_closest_marker('gpu')]
+    if gpu:
+        config.hook.pytest_deselected(items=gpu)
+        items[:] = [item for item in items if not item.get_closest_marker('gpu')]
 
 
 def voice(seconds: float, f0: float, sample_rate: int = 16000, seed: int = 0) -> np.ndarray:

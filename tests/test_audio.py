@@ -80,3 +80,15 @@ def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
             raise RuntimeError('killed')
     assert target.read_text() == 'old'
     assert [p.name for p in tmp_path.iterdir()] == ['model.json']
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    from chainer_vc.files import write_text_atomic
+    mask = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / 'x.json', '{}')
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / 'x.json').stat().st_mode) == 0o644

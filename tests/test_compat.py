@@ -1,13 +1,20 @@
 """Each of compat.py's fixes, with a test that fails without it."""
+import importlib.util
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import chainer
 import chainer.functions as F
 import chainer.links as L
 import numpy as np
+import pytest
 
+from chainer_vc import compat
 from chainer_vc.updater import gradient_penalty
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_chainer_imports_on_numpy_2_after_chainer_vc():
@@ -65,3 +72,53 @@ def test_filter_gradient_of_input_gradient():
     gx, = chainer.grad([F.sum(y)], [x], enable_double_backprop=True)
     gW, = chainer.grad([F.sum(gx)], [W])
     assert gW.shape == W.shape and np.all(np.isfinite(gW.array))
+
+
+def test_chainer_imports_where_setuptools_no_longer_ships_pkg_resources(tmp_path):
+    """setuptools >= 81 has no pkg_resources, which Chainer's environment check imports."""
+    (tmp_path / 'pkg_resources.py').write_text(
+        "raise ImportError('no pkg_resources (setuptools >= 81)')\n")
+    code = 'import chainer_vc, chainer.functions as F, sys; print(sys.modules.get("pkg_resources"))'
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            env={**os.environ, 'PYTHONPATH': os.pathsep.join(
+                                [str(tmp_path), str(REPO)])}, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert 'stand-in' not in result.stdout  # the stand-in is gone once chainer is imported
+
+
+def test_chainer_fails_without_pkg_resources_and_the_fix(tmp_path):
+    """Guards the test above: the same environment breaks a plain `import chainer`."""
+    (tmp_path / 'pkg_resources.py').write_text(
+        "raise ImportError('no pkg_resources (setuptools >= 81)')\n")
+    code = ('import numpy; numpy.sctypes = {"int": [], "uint": [], "float": [], "complex": [], '
+            '"others": []}; import chainer')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            env={**os.environ, 'PYTHONPATH': str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode != 0 and 'no pkg_resources' in result.stderr
+
+
+def test_pkg_resources_standin_answers_as_pkg_resources_would():
+    standin = compat.pkg_resources_standin()
+    standin.require(f'numpy=={np.__version__}')
+    assert standin.get_distribution('numpy').version == np.__version__
+    with pytest.raises(standin.VersionConflict):
+        standin.require('numpy<1')
+    with pytest.raises(standin.DistributionNotFound):
+        standin.require('no-such-distribution-chainer-vc>=1')
+
+
+def test_cudnn_is_switched_off_only_where_cupy_lacks_it():
+    code = 'import os, chainer_vc; print(os.environ.get("CHAINER_CUDNN"))'
+    for given, expected in ((None, None if not _cupy_installed() else
+                             ('None' if compat.cupy_has_cudnn() else '0')), ('1', '1')):
+        env = {k: v for k, v in os.environ.items() if k != 'CHAINER_CUDNN'}
+        if given is not None:
+            env['CHAINER_CUDNN'] = given
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                                env=env, cwd=REPO)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == str(expected)
+
+
+def _cupy_installed() -> bool:
+    return importlib.util.find_spec('cupy') is not None

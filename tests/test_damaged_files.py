@@ -165,3 +165,19 @@ def test_convert_with_damaged_weights_is_one_line_and_writes_nothing(damaged_mod
     assert str(weights) in line and 'damaged or truncated' in line
     assert '--snapshot 1, 2' in line  # the weights that do load
     assert not output.exists()
+
+
+def test_what_interrupted_writes_left_is_removed_and_nothing_else(tmp_path):
+    left = [tmp_path / 'tmpsnapshot_iter_6k4fblda4', tmp_path / 'tmpdis_iter_6.npzk4fblda4',
+            tmp_path / '.model.json.x1_y2z3.tmp']
+    left[0].mkdir()
+    (left[0] / 'snapshot_iter_6').write_bytes(b'half')
+    left[1].mkdir()
+    left[2].write_text('{')
+    kept = [tmp_path / 'snapshot_iter_6', tmp_path / 'gen_iter_6.npz', tmp_path / 'log',
+            tmp_path / 'tmp_notes.txt', tmp_path / 'heldout.csv']
+    for path in kept:
+        path.write_bytes(b'')
+    assert sorted(snapshots.remove_interrupted_writes(tmp_path)) == sorted(left)
+    assert sorted(tmp_path.iterdir()) == sorted(kept)
+    assert snapshots.remove_interrupted_writes(tmp_path / 'absent') == []

@@ -124,7 +124,8 @@ def test_kill_9_then_the_same_job_resumes_and_only_rank_0_writes(mpiexec, corpus
     assert all(len(order) == 3 for order in orders)  # each rank has half of the 6 files
     # Only rank 0 wrote: what a single process writes, nothing per rank, no stray files.
     written = {p.name for p in out.iterdir()}
-    assert written == {'model.json', 'log', 'samples', 'snapshot_iter_8', 'snapshot_iter_10',
+    assert written == {'model.json', 'heldout.csv', 'log', 'samples', 'snapshot_iter_8',
+                       'snapshot_iter_10',
                        *(f'{n}_iter_{i}.npz' for n in ('gen', 'dis') for i in range(2, 11, 2)),
                        *(f'{family}{suffix}.png' for family in (
                            'wasserstein', 'gradient_penalty', 'classification', 'accuracy',

@@ -33,17 +33,19 @@ CONVOLUTIONS = [  # (x shape, W shape, stride, pad): the seed's kinds of layer
 ]
 
 
-def _second_order(function, x, W, b):
+def _second_order(function, x, W, b, device='@numpy'):
     """Forward, first-order gradients, and the gradient of ||dy/dx||^2 w.r.t. W and b
-    (what the gradient penalty differentiates)."""
-    x, W, b = chainer.Variable(x), chainer.Variable(W), chainer.Variable(b)
+    (what the gradient penalty differentiates), computed on ``device``, returned on CPU."""
+    device = chainer.get_device(device)
+    x, W, b = (chainer.Variable(device.send(a)) for a in (x, W, b))
     y = function(x, W, b)
-    gy = np.random.default_rng(1).standard_normal(y.shape)
+    gy = device.send(np.random.default_rng(1).standard_normal(y.shape))
     gx, gW, gb = chainer.grad([y], [x, W, b], [gy], enable_double_backprop=True)
     penalty = F.sum(F.square(gx)) + F.sum(F.tanh(gW))
     ggW, ggb = chainer.grad([penalty], [W, b])
-    ggb = np.zeros_like(b.array) if ggb is None else ggb.array
-    return [y.array, gx.array, gW.array, gb.array, ggW.array, ggb]
+    ggb = device.xp.zeros_like(b.array) if ggb is None else ggb.array
+    return [chainer.backend.CpuDevice().send(a)
+            for a in (y.array, gx.array, gW.array, gb.array, ggW.array, ggb)]
 
 
 @pytest.mark.parametrize('x_shape,w_shape,stride,pad', CONVOLUTIONS)
@@ -195,3 +197,34 @@ def test_one_update_matches(network):
     fast = np.concatenate([grads_fast[name].ravel() for name in grads_plain])
     assert fast.dtype == np.float64
     assert np.linalg.norm(fast - plain) <= 1e-10 * np.linalg.norm(plain)
+
+
+@pytest.fixture
+def gpu_kernels_on_numpy(monkeypatch):
+    """chainer_vc.gpu_kernels with numpy in CuPy's place and Chainer's CPU im2col/col2im in
+    place of their GPU twins (same layouts): the GPU kernels' arithmetic, checked anywhere."""
+    from chainer.backends import cuda
+    from chainer.utils import conv
+    from chainer_vc import gpu_kernels
+    monkeypatch.setattr(cuda, 'cupy', np, raising=False)
+    monkeypatch.setattr(conv, 'im2col_gpu', conv.im2col_cpu)
+    monkeypatch.setattr(conv, 'col2im_gpu', conv.col2im_cpu)
+    return gpu_kernels
+
+
+@pytest.mark.parametrize('x_shape,w_shape,stride,pad', CONVOLUTIONS)
+def test_gpu_kernel_layouts_compute_chainers_sums(gpu_kernels_on_numpy, x_shape, w_shape,
+                                                  stride, pad):
+    rng = np.random.default_rng(0)
+    (sy, sx), (ph, pw) = stride, pad
+    x, W, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+    with chainer.using_config('vc_fast', False):
+        y = F.convolution_2d(x, W, b, stride, pad).array
+        gy = rng.standard_normal(y.shape)
+        deconv = F.deconvolution_2d(gy, W, None, stride, pad, outsize=x_shape[2:]).array
+    out_h, out_w = y.shape[2:]
+    fast = gpu_kernels_on_numpy.conv2d(x, W, b, sy, sx, ph, pw, out_h, out_w)
+    assert fast.flags.c_contiguous
+    _assert_close([y], [fast], rtol=1e-12)
+    fast_deconv = gpu_kernels_on_numpy.deconv2d(gy, W, None, sy, sx, ph, pw, *x_shape[2:])
+    _assert_close([deconv], [fast_deconv], rtol=1e-12)

@@ -51,8 +51,14 @@ def test_a_short_run_leaves_everything_a_user_reads(corpus_manifest, tmp_path):
 
 
 def test_kill_9_then_the_same_command_resumes(corpus_manifest, tmp_path):
+    check_kill_9_then_resume(corpus_manifest, tmp_path)
+
+
+def check_kill_9_then_resume(corpus_manifest, tmp_path, *extra_args):
+    """Kill -9 after the 6th iteration's snapshot, rerun the same command: it resumes."""
     out = tmp_path / 'run'
-    command = [sys.executable, str(REPO / 'train.py'), *FAST, '--manifest', str(corpus_manifest),
+    command = [sys.executable, str(REPO / 'train.py'), *FAST, *extra_args,
+               '--manifest', str(corpus_manifest),
                '--iterations', '20', '--out', str(out), '--log-interval', '2i',
                '--snapshot-interval', '2i', '--plot-interval', '1000i',
                '--sample-interval', '1000i']

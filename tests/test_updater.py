@@ -7,18 +7,20 @@ from chainer_vc.labels import LabelGroup, LabelSchema, seed_schema
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 from chainer_vc.updater import (NonFiniteLossError, StarGANUpdater, TrainingConfig,
-                                classification_accuracy, classification_loss,
+                                classification_accuracy, classification_loss, deferred_accuracy,
                                 gradient_penalty, wasserstein_distance)
 
 SMALL = LabelSchema((LabelGroup('speaker', ('a', 'b', 'c')), LabelGroup('sex', ('f', 'm'))))
 
 
 def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig(), n=8,
-                 dtype=np.float32):
+                 dtype=np.float32, device='@numpy'):
     rng = np.random.default_rng(0)
     model = ModelConfig(PRESETS[preset], PRESETS[preset].spectrogram_config(), schema)
     with chainer.using_config('dtype', dtype):
         gen, dis = model.build_generator(), model.build_discriminator()
+    gen.to_device(device)
+    dis.to_device(device)
     codes = np.stack([rng.integers(0, len(g.classes), n) for g in schema.groups], 1)
     codes[0, -1] = -1
     frames = model.features.frames
@@ -31,7 +33,7 @@ def make_updater(preset='tiny', schema=SMALL, batchsize=3, config=TrainingConfig
         optimizers[name] = chainer.optimizers.RMSprop(lr=config.lr)
         optimizers[name].setup(link)
     updater = StarGANUpdater(iterators, optimizers, schema, np.unique(codes, axis=0), config,
-                             seed=0)
+                             device=chainer.get_device(device), seed=0)
     reporter = chainer.Reporter()
     reporter.add_observer('gen', gen)
     reporter.add_observer('dis', dis)
@@ -125,6 +127,27 @@ def test_classification_accuracy_counts_labelled_groups_only():
     logits[0, 0] = logits[0, 4] = 1   # speaker a right, sex m right
     logits[1, 1] = 1                  # speaker b, truth c: wrong
     assert classification_accuracy(logits, target, schema) == pytest.approx(2 / 3)
+
+
+def test_deferred_accuracy_is_the_eager_one_weighted_by_whether_anything_is_labelled():
+    schema = SMALL
+    target = schema.classification_target(np.array([[0, 1], [2, -1]]))
+    logits = np.zeros_like(target, dtype=np.float32)
+    logits[0, 0] = logits[0, 4] = 1
+    logits[1, 1] = 1
+    accuracy, weight = deferred_accuracy(logits, target, schema)
+    assert (float(accuracy), float(weight)) == (pytest.approx(2 / 3), 1.0)
+    unlabelled = schema.classification_target(np.array([[-1, -1]]))
+    assert classification_accuracy(logits[:1], unlabelled, schema) is None
+    assert float(deferred_accuracy(logits[:1], unlabelled, schema)[1]) == 0.0
+
+
+@pytest.mark.filterwarnings('ignore:invalid value encountered:RuntimeWarning')
+def test_deferred_checks_stop_in_the_same_iteration_naming_the_term():
+    updater, reporter = make_updater(config=TrainingConfig(lambda_gp=float('inf')))
+    with chainer.using_config('vc_eager_checks', False), reporter.scope({}), \
+            pytest.raises(NonFiniteLossError, match='dis/loss_gp became non-finite at iteration 1'):
+        updater.update()
 
 
 def test_targets_come_from_real_label_combinations():

@@ -1,0 +1,380 @@
+"""Does it convert? Judging a trained run's conversions of speech it never trained on.
+
+    report = evaluate_run('results/demo', 'data/fillets/manifest.csv', pairs=40)
+
+Utterances come from the run's held-out list (``heldout.csv``) when it has one; otherwise
+from the whole manifest (which the model may have trained on; the report says which).
+Per speaker they are split in two by a hash of their key: *references*, whose embeddings
+make the speaker centroids of judge 1, and *probes*, which are converted to every other
+speaker (sampled to ``pairs``) and serve as the real-speech rows. Every real utterance the
+judges hear goes through the *vocoder path* (the conversion path with the Generator left
+out: analysis, [0, 1] mapping, band limit, Griffin-Lim), so that the vocoder is not what
+tells converted speech apart. Rows of every table (each over the same pairs):
+
+- ``source``: the unconverted source utterance (the floor: what "no conversion" scores);
+- ``source_vocoded``: the source through the vocoder path only;
+- ``converted``: the conversion to the target;
+- ``target_vocoded``: real speech of the target speaker through the vocoder path (the
+  ceiling a conversion can reach); ``target``: the same without the vocoder.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from chainer_vc import audio, conversion, features, speaker_encoder
+from chainer_vc.conversion import Converter
+from chainer_vc.corpus import Corpus, Utterance, read_manifest
+from chainer_vc.errors import InputError
+from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
+                              label_sensitivity, verification_trials)
+from chainer_vc.run_directory import find_weights
+from chainer_vc.split import corpus_root, load_heldout, split_corpus, utterance_key
+
+PathLike = Union[str, Path]
+ROWS = ('source', 'source_vocoded', 'converted', 'target_vocoded', 'target')
+ROW_TITLES = {
+    'source': 'source, unconverted (floor)',
+    'source_vocoded': 'source through the vocoder path only',
+    'converted': 'converted',
+    'target_vocoded': 'real target speech through the vocoder path (ceiling)',
+    'target': 'real target speech, unprocessed',
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """How much of a corpus the judges use (per speaker, except ``pairs``)."""
+    pairs: int = 40
+    references: int = 16
+    probes: int = 16
+    classifier_train: int = 32
+    sensitivity_sources: int = 8
+    examples: int = 4
+    seed: int = 0
+
+
+class VocoderOnly(Converter):
+    """The conversion path with the Generator left out: what the vocoder alone does."""
+
+    def generate(self, unit, codes):
+        xp = self.device.xp
+        return xp.asarray(unit, dtype=xp.float32)
+
+    @classmethod
+    def like(cls, converter: Converter) -> 'VocoderOnly':
+        return cls(converter.generator, converter.config, converter.name,
+                   device=str(converter.device), options=converter.options,
+                   window_frames=converter.window_frames,
+                   overlap_frames=converter.overlap_frames)
+
+
+# ------------------------------------------------------------------------ utterances
+
+@dataclasses.dataclass
+class Selection:
+    """The utterances each judge uses, and where they came from."""
+    references: List[Utterance]
+    probes: List[Utterance]
+    classifier_train: List[Utterance]
+    description: str
+
+
+def _ranked(utterances: Sequence[Utterance], root: Path) -> list:
+    def rank(u):
+        return hashlib.sha1(utterance_key(u, root).encode('utf-8')).hexdigest()
+    return sorted(utterances, key=rank)
+
+
+def _by_speaker(utterances: Sequence[Utterance]) -> Dict[str, list]:
+    grouped = {}
+    for utterance in utterances:
+        grouped.setdefault(utterance.labels.get('speaker'), []).append(utterance)
+    grouped.pop(None, None)
+    return dict(sorted(grouped.items()))
+
+
+def select_utterances(corpus: Corpus, run_dir: PathLike, limits: Limits = Limits(),
+                      name: str = 'manifest') -> Selection:
+    """References and probes from the run's held-out utterances (else the whole corpus),
+    and real utterances outside the probes to train judge 2 on."""
+    root = corpus_root(corpus.utterances)
+    train, heldout = split_corpus(corpus, load_heldout(run_dir))
+    if heldout.utterances:
+        pool, description = heldout.utterances, (
+            f'{len(heldout.utterances)} utterances of the held-out list '
+            f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model never '
+            'trained on')
+    else:
+        pool, description = corpus.utterances, (
+            f'no held-out list of the run matches {name}: all its {len(corpus.utterances)} '
+            'utterances, which the model may have trained on')
+    references, probes = [], []
+    for speaker, utterances in _by_speaker(pool).items():
+        ranked = _ranked(utterances, root)
+        references += ranked[0::2][:limits.references]
+        probes += ranked[1::2][:limits.probes]
+    speakers = {u.labels['speaker'] for u in references} & {u.labels['speaker'] for u in probes}
+    if len(speakers) < 2:
+        found = sorted({u.labels.get('speaker') for u in pool} - {None})
+        raise InputError(f'{name}: judging needs at least 2 utterances of each of at least 2 '
+                         f'speakers (found {len(found)} speaker(s) with enough: '
+                         f'{", ".join(found[:5]) or "none"})')
+    references = [u for u in references if u.labels['speaker'] in speakers]
+    probes = [u for u in probes if u.labels['speaker'] in speakers]
+    probe_set = {id(u) for u in probes}
+    candidates = train.utterances if heldout.utterances else references
+    classifier_train = []
+    for utterances in _by_speaker([u for u in candidates if id(u) not in probe_set]).values():
+        classifier_train += _ranked(utterances, root)[:limits.classifier_train]
+    return Selection(references, probes, classifier_train, description)
+
+
+def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
+                 seed: int = 0) -> list:
+    """``[(probe index, target speaker)]``: every probe to every other speaker, ``n`` of them
+    drawn at random (fixed seed) when there are more."""
+    pairs = [(i, target) for i, u in enumerate(probes) for target in speakers
+             if target != u.labels['speaker']]
+    if len(pairs) > n:
+        chosen = np.random.default_rng(seed).choice(len(pairs), n, replace=False)
+        pairs = [pairs[i] for i in sorted(chosen)]
+    return pairs
+
+
+# --------------------------------------------------------------------------- the judges
+
+@dataclasses.dataclass
+class Judges:
+    """Both judges, fitted on real speech; built once per corpus, used on any Generator."""
+    encoder: speaker_encoder.SpeakerEncoder
+    speaker: SpeakerJudge
+    labels: LabelJudge
+    calibration: dict
+
+
+def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
+    return [vocoder.convert_codes(s, None) for s in samples]
+
+
+def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Path, np.ndarray],
+                 classes: Dict[str, list],
+                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> tuple:
+    """(judges, probes' embeddings, probes' embeddings through the vocoder path): centroids
+    from the references, the threshold at the probes' equal error rate, and judge 2 trained
+    on ``classifier_train`` (all real speech through the vocoder path)."""
+    encoder = encoder or speaker_encoder.pretrained()
+    embed = encoder.embed_utterances
+    references = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.references]))
+    speaker = SpeakerJudge(centroids(references, _speakers(selection.references)))
+    probe_speakers = _speakers(selection.probes)
+    probes_vocoded = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.probes]))
+    probes_raw = embed([recordings[u.path] for u in selection.probes])
+    eer, speaker.threshold = equal_error_rate(
+        *verification_trials(speaker, probes_vocoded, probe_speakers))
+    train = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.classifier_train]))
+    labels = LabelJudge.train(train, [u.labels for u in selection.classifier_train], classes)
+    labels.measure_ceiling(probes_vocoded, [u.labels for u in selection.probes])
+    calibration = {
+        'equal_error_rate': eer, 'threshold': speaker.threshold,
+        'chance': 1 / len(speaker.speakers),
+        'identification': {
+            'real': _accuracy(speaker.identify(probes_raw), probe_speakers),
+            'real_vocoded': _accuracy(speaker.identify(probes_vocoded), probe_speakers)},
+        'confusion_real_vocoded': confusion(speaker.identify(probes_vocoded), probe_speakers,
+                                            speaker.speakers),
+        'judge2_ceiling': dict(labels.ceiling),
+        'judge2_train_utterances': len(selection.classifier_train),
+    }
+    return Judges(encoder, speaker, labels, calibration), probes_raw, probes_vocoded
+
+
+def _speakers(utterances: Sequence[Utterance]) -> list:
+    return [u.labels['speaker'] for u in utterances]
+
+
+def _accuracy(predicted: Sequence[str], expected: Sequence[str]) -> float:
+    return float(np.mean([p == e for p, e in zip(predicted, expected)]))
+
+
+def confusion(predicted: Sequence[str], expected: Sequence[str], speakers: Sequence[str]) -> list:
+    """Counts [expected][predicted] in ``speakers`` order."""
+    index = {s: i for i, s in enumerate(speakers)}
+    matrix = np.zeros((len(speakers), len(speakers)), dtype=int)
+    for p, e in zip(predicted, expected):
+        matrix[index[e], index[p]] += 1
+    return matrix.tolist()
+
+
+# ---------------------------------------------------------------------------- scoring
+
+def speaker_labels(corpus_or_utterances, speaker: str) -> dict:
+    """A speaker's full label set as the manifest gives it (the first utterance's)."""
+    for utterance in corpus_or_utterances:
+        if utterance.labels.get('speaker') == speaker:
+            return {k: v for k, v in utterance.labels.items() if v is not None}
+    return {'speaker': speaker}
+
+
+def score_row(judges: Judges, embeddings: np.ndarray, sources: list, targets: list,
+              expected_labels: List[dict]) -> dict:
+    """Judge 1's metrics and judge 2's accuracy per group for one row of the table."""
+    row = judges.speaker.score(embeddings, sources, targets)
+    row['judge2'] = {}
+    for group in judges.labels.classifiers:
+        wanted = [labels.get(group) for labels in expected_labels]
+        rows = [i for i, w in enumerate(wanted) if w is not None]
+        row['judge2'][group] = (judges.labels.accuracy(group, embeddings[rows],
+                                                       [wanted[i] for i in rows])
+                                if rows else None)
+    return row
+
+
+@dataclasses.dataclass
+class Evaluation:
+    report: dict
+    examples: list  # [{'source': samples, 'converted': ..., 'target': ..., 'pair': {...}}]
+    features: Optional[features.SpectrogramConfig] = None
+
+
+def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
+                      recordings: Dict[Path, np.ndarray], probes_raw: np.ndarray,
+                      probes_vocoded: np.ndarray, limits: Limits, all_labels: list,
+                      content: Optional[str] = 'full') -> Evaluation:
+    """Convert the chosen pairs with ``converter`` and score every row of the table;
+    ``content``: 'full' (every content metric), 'cycle' (the cycle distance only) or None."""
+    speakers = judges.speaker.speakers
+    pairs = choose_pairs(selection.probes, speakers, limits.pairs, limits.seed)
+    probe_speakers = _speakers(selection.probes)
+    by_speaker = {s: [i for i, p in enumerate(probe_speakers) if p == s] for s in speakers}
+    target_probe = [by_speaker[t][n % len(by_speaker[t])] for n, (_, t) in enumerate(pairs)]
+    target_labels = {s: speaker_labels(all_labels, s) for s in speakers}
+    converted = []
+    for i, target in pairs:
+        codes = converter.target_codes(target_labels[target])
+        converted.append(converter.convert_codes(recordings[selection.probes[i].path], codes))
+    sources = [probe_speakers[i] for i, _ in pairs]
+    targets = [t for _, t in pairs]
+    expected = [target_labels[t] for t in targets]
+    source_index = [i for i, _ in pairs]
+    embeddings = {
+        'source': probes_raw[source_index], 'source_vocoded': probes_vocoded[source_index],
+        'converted': judges.encoder.embed_utterances(converted),
+        'target_vocoded': probes_vocoded[target_probe], 'target': probes_raw[target_probe]}
+    rows = {name: score_row(judges, embeddings[name], sources, targets, expected)
+            for name in ROWS}
+    report = {
+        'rows': rows,
+        'pairs': [{'source': str(selection.probes[i].path), 'source_speaker': probe_speakers[i],
+                   'target_speaker': t, 'real_target': str(selection.probes[j].path)}
+                  for (i, t), j in zip(pairs, target_probe)],
+        'confusion_converted': confusion(rows['converted']['per_utterance']['predicted'],
+                                         targets, speakers),
+    }
+    if content:
+        report['content'] = content_metrics(converter, selection, recordings, pairs, converted,
+                                            target_labels, limits, content == 'full')
+    examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
+                 'converted': converted[n], 'target': recordings[selection.probes[target_probe[n]].path]}
+                for n, (i, _) in enumerate(pairs[:limits.examples])]
+    return Evaluation(report, examples, converter.features)
+
+
+def content_metrics(converter: Converter, selection: Selection, recordings, pairs, converted,
+                    target_labels: dict, limits: Limits, full: bool = True) -> dict:
+    """Log-spectral distances to the source (cycle, identity, vocoder alone) and G's label
+    sensitivity, mean |G(x, c_i) - G(x, c_j)| next to mean |G(x, c) - x| (``full``; else the
+    cycle distance only)."""
+    config = converter.features
+    vocoder = VocoderOnly.like(converter)
+    lsd = {'cycle': [], 'identity': [], 'vocoder': []}
+    for n, (i, _) in enumerate(pairs):
+        source = recordings[selection.probes[i].path]
+        own = converter.target_codes(_labelled(selection.probes[i].labels))
+        lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
+        if not full:
+            continue
+        for name, estimate in (('identity', converter.convert_codes(source, own)),
+                               ('vocoder', vocoder.convert_codes(source, None))):
+            lsd[name].append(conversion.log_spectral_distance(source, estimate, config))
+    if not full:
+        return {'cycle_lsd': float(np.mean(lsd['cycle']))}
+    sensitivity = [_sensitivity(converter, recordings[selection.probes[i].path], target_labels)
+                   for i in sorted({i for i, _ in pairs})[:limits.sensitivity_sources]]
+    return {
+        'cycle_lsd': float(np.mean(lsd['cycle'])),
+        'identity_lsd': float(np.mean(lsd['identity'])),
+        'vocoder_lsd': float(np.mean(lsd['vocoder'])),
+        'label_sensitivity': float(np.mean([s['between_labels'] for s in sensitivity])),
+        'change_from_input': float(np.mean([s['from_input'] for s in sensitivity])),
+    }
+
+
+def cycle_distance(converter: Converter, source: np.ndarray, converted: np.ndarray,
+                   source_codes: np.ndarray) -> float:
+    """Log-spectral distance (dB) of the source to its conversion converted back."""
+    cycled = converter.convert_codes(converted, source_codes)
+    return conversion.log_spectral_distance(source, cycled, converter.features)
+
+
+def _labelled(labels: dict) -> dict:
+    return {k: v for k, v in labels.items() if v is not None}
+
+
+def _sensitivity(converter: Converter, samples: np.ndarray, target_labels: dict) -> dict:
+    config = converter.features
+    left, right, _ = conversion.padding(len(samples), config)
+    padded = np.pad(audio.peak_normalize(samples), (left, right))
+    unit = features.to_unit(np.abs(features.band(features.stft(padded, config), config)), config)
+    outputs = [conversion.to_cpu(converter.generate(unit, converter.target_codes(labels)))
+               for labels in target_labels.values()]
+    return label_sensitivity(outputs, unit)
+
+
+# ---------------------------------------------------------------------------- entry point
+
+def load_audio(utterances: Sequence[Utterance], config) -> Dict[Path, np.ndarray]:
+    return {u.path: conversion.load_utterance(u.path, config) for u in utterances}
+
+
+def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
+                   snapshot: Optional[str] = None, gpu: int = -1,
+                   limits: Optional[Limits] = None) -> Evaluation:
+    """Judge the conversions of a run directory on a manifest's speech (see the module)."""
+    limits = dataclasses.replace(limits or Limits(), pairs=pairs)
+    converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu)
+    schema = converter.config.labels
+    corpus = read_manifest(manifest, schema)
+    selection = select_utterances(corpus, run_dir, limits, str(manifest))
+    used = selection.references + selection.probes + selection.classifier_train
+    recordings = load_audio(list({u.path: u for u in used}.values()), converter.features)
+    classes = {group.name: list(group.classes) for group in schema.groups}
+    judges, probes_raw, probes_vocoded = build_judges(
+        VocoderOnly.like(converter), selection, recordings, classes)
+    evaluation = judge_conversions(converter, judges, selection, recordings, probes_raw,
+                                   probes_vocoded, limits, corpus.utterances)
+    weights = find_weights(run_dir, snapshot, 'gen')
+    evaluation.report = {
+        'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),
+        'utterances': selection.description,
+        'counts': {'references': len(selection.references), 'probes': len(selection.probes),
+                   'classifier_train': len(selection.classifier_train),
+                   'pairs': len(evaluation.report['pairs'])},
+        'speakers': judges.speaker.speakers,
+        'judge1': {k: v for k, v in judges.calibration.items() if not k.startswith('judge2')},
+        'judge2': {'ceiling': judges.calibration['judge2_ceiling'],
+                   'train_utterances': judges.calibration['judge2_train_utterances'],
+                   'representation': 'GE2E embedding of real speech through the vocoder path'},
+        **evaluation.report,
+    }
+    return evaluation
+
+
+def evaluate_run(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
+                 snapshot: Optional[str] = None, gpu: int = -1) -> dict:
+    """The report (a JSON-ready dict) of :func:`run_evaluation`."""
+    return run_evaluation(run_dir, manifest, pairs, snapshot, gpu).report

@@ -1,0 +1,260 @@
+"""Writing an evaluation: report.json, README.md (the tables), plots, and a listening page.
+
+    results/evaluation/<run>/
+        report.json         everything measured
+        README.md           the command, then the tables
+        confusion.png       judge 1's nearest-centroid speaker: real (vocoded) and converted
+        similarity.png      cosine similarity to the target / source centroid, and real trials
+        index.html          source / converted / real target: players and spectrograms
+        audio/, spectrograms/
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import matplotlib
+import numpy as np
+
+from chainer_vc import audio, features
+from chainer_vc.evaluation import ROW_TITLES, ROWS, Evaluation
+from chainer_vc.files import write_text_atomic
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+EXAMPLE_ROLES = ('source', 'converted', 'target')
+ROLE_TITLES = {'source': 'source', 'converted': 'converted', 'target': 'real target speaker'}
+
+
+def write(out: Path, evaluation: Evaluation, command: str,
+          config: Optional[features.SpectrogramConfig] = None) -> Path:
+    """Write everything into ``out`` (created); returns the README's path."""
+    config = config or features.SpectrogramConfig()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = dict(evaluation.report, command=command)
+    write_text_atomic(out / 'report.json', json.dumps(report, indent=1) + '\n')
+    plot_confusion(report, out / 'confusion.png')
+    plot_similarity(report, out / 'similarity.png')
+    examples = write_examples(out, evaluation.examples, config)
+    write_text_atomic(out / 'index.html', listening_page(report, examples))
+    readme = out / 'README.md'
+    write_text_atomic(readme, markdown(report))
+    return readme
+
+
+# ----------------------------------------------------------------------------- tables
+
+def _percent(value) -> str:
+    return '-' if value is None else f'{100 * value:.1f} %'
+
+
+def _number(value) -> str:
+    return '-' if value is None else f'{value:.3f}'
+
+
+def table_rows(report: dict) -> tuple:
+    """(header, rows) of the main table: one row per ROWS entry."""
+    groups = list(report['judge2']['ceiling'])
+    threshold = report['judge1']['threshold']
+    header = (['', 'cos to target', 'cos to source', 'margin', 'target accepted',
+               f'verified (cos >= {threshold:.3f})']
+              + [f'judge 2: {g} (ceiling {_percent(report["judge2"]["ceiling"][g])})'
+                 for g in groups])
+    rows = []
+    for name in ROWS:
+        row = report['rows'][name]
+        rows.append([ROW_TITLES[name], _number(row['similarity_target']),
+                     _number(row['similarity_source']), _number(row['similarity_margin']),
+                     _percent(row['target_accepted']), _percent(row['verified'])]
+                    + [_percent(row['judge2'].get(g)) for g in groups])
+    return header, rows
+
+
+def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(cell.replace('|', '\\|') for cell in row) + ' |'
+              for row in rows]
+    return '\n'.join(lines)
+
+
+def calibration_rows(report: dict) -> list:
+    judge1 = report['judge1']
+    rows = [('speakers', f'{len(report["speakers"])} (chance {_percent(judge1["chance"])})'),
+            ('judge 1: speaker identified, real speech (the sources)',
+             _percent(judge1['identification']['real'])),
+            ('judge 1: speaker identified, real speech through the vocoder path',
+             _percent(judge1['identification']['real_vocoded'])),
+            ('judge 1: equal error rate (vocoded real speech vs centroids)',
+             _percent(judge1['equal_error_rate'])),
+            ('judge 1: verification threshold at the equal error rate',
+             _number(judge1['threshold']))]
+    rows += [(f'judge 2: {group} accuracy on real speech it did not train on (its ceiling)',
+              _percent(v))
+             for group, v in report['judge2']['ceiling'].items()]
+    return rows
+
+
+def content_rows(report: dict) -> list:
+    content = report.get('content')
+    if not content:
+        return []
+    return [('cycle log-spectral distance, source -> target -> source (dB)',
+             _number(content['cycle_lsd'])),
+            ('identity conversion (to its own speaker) log-spectral distance (dB)',
+             _number(content['identity_lsd'])),
+            ('vocoder path alone, log-spectral distance (dB)', _number(content['vocoder_lsd'])),
+            ('label sensitivity: mean |G(x, c_i) - G(x, c_j)|',
+             f'{content["label_sensitivity"]:.4f}'),
+            ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}')]
+
+
+def markdown(report: dict) -> str:
+    header, rows = table_rows(report)
+    counts = report['counts']
+    parts = [
+        f'# Evaluation of {report["model"]} ({report["weights"]})', '',
+        '```sh', report['command'], '```', '',
+        f'Utterances: {report["utterances"]}. {counts["pairs"]} conversions of '
+        f'{counts["probes"]} source utterances to every other speaker; speaker centroids from '
+        f'{counts["references"]} other real utterances through the vocoder path; judge 2 '
+        f'trained on {counts["classifier_train"]} real utterances.', '',
+        _markdown_table(header, rows), '',
+        _markdown_table(('calibration on real speech', ''), calibration_rows(report)), '']
+    if content_rows(report):
+        parts += [_markdown_table(('content', ''), content_rows(report)), '']
+    parts += ['![confusion](confusion.png) ![similarity](similarity.png)', '',
+              'Listening page: [index.html](index.html).', '']
+    return '\n'.join(parts)
+
+
+# ------------------------------------------------------------------------------ plots
+
+def plot_confusion(report: dict, path: Path) -> None:
+    speakers = report['speakers']
+    matrices = (('real speech, vocoder path', report['judge1']['confusion_real_vocoded']),
+                ('converted', report['confusion_converted']))
+    size = 1.2 + 0.45 * len(speakers)
+    figure, axes = plt.subplots(1, 2, figsize=(2 * size + 1.5, size + 0.8))
+    for axis, (title, matrix) in zip(axes, matrices):
+        matrix = np.asarray(matrix)
+        axis.imshow(matrix, cmap='Blues', vmin=0)
+        for (r, c), count in np.ndenumerate(matrix):
+            axis.text(c, r, str(count), ha='center', va='center', fontsize=7)
+        axis.set_xticks(range(len(speakers)), speakers, rotation=90, fontsize=7)
+        axis.set_yticks(range(len(speakers)), speakers, fontsize=7)
+        axis.set_xlabel('nearest centroid', fontsize=8)
+        axis.set_ylabel('speaker (real) / target (converted)', fontsize=8)
+        axis.set_title(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_similarity(report: dict, path: Path) -> None:
+    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    bins = np.linspace(-0.2, 1, 49)
+    for name, key, label in (('converted', 'similarity_target', 'converted: to target'),
+                             ('converted', 'similarity_source', 'converted: to source'),
+                             ('source_vocoded', 'similarity_target', 'unconverted: to target'),
+                             ('target_vocoded', 'similarity_target', 'real target: to target')):
+        values = report['rows'][name]['per_utterance'][key]
+        axis.hist(values, bins=bins, histtype='step', label=label, linewidth=1.4)
+    axis.axvline(report['judge1']['threshold'], color='k', linestyle=':',
+                 label='equal-error threshold')
+    axis.set_xlabel('cosine similarity to a speaker centroid (GE2E)')
+    axis.set_ylabel('utterances')
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_spectrogram(samples: np.ndarray, path: Path, title: str,
+                     config: features.SpectrogramConfig) -> None:
+    """The model's band of the signal, as the model sees it ([0, 1] log-magnitudes)."""
+    samples = np.pad(samples, (0, max(0, config.fft_size - len(samples))))
+    unit = features.to_unit(np.abs(features.band(features.stft(
+        audio.peak_normalize(samples), config), config)), config)
+    low, high = config.band_hz
+    seconds = len(samples) / config.sample_rate
+    figure, axis = plt.subplots(figsize=(3.6, 2.4))
+    axis.imshow(unit.T, origin='lower', aspect='auto', vmin=0, vmax=1, cmap='magma',
+                extent=(0, seconds, low, high))
+    axis.set_title(title, fontsize=8)
+    axis.set_xlabel('s', fontsize=7)
+    axis.set_ylabel('Hz', fontsize=7)
+    axis.tick_params(labelsize=6)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+# ---------------------------------------------------------------------- listening page
+
+def write_examples(out: Path, examples: Sequence[dict],
+                   config: features.SpectrogramConfig) -> list:
+    """WAVs and spectrogram PNGs of each example; returns their relative paths."""
+    (out / 'audio').mkdir(exist_ok=True)
+    (out / 'spectrograms').mkdir(exist_ok=True)
+    written = []
+    for n, example in enumerate(examples):
+        files = {'pair': example['pair']}
+        for role in EXAMPLE_ROLES:
+            stem = f'{n}_{role}'
+            audio.save(out / 'audio' / f'{stem}.wav', example[role], config.sample_rate)
+            plot_spectrogram(example[role], out / 'spectrograms' / f'{stem}.png',
+                             ROLE_TITLES[role], config)
+            files[role] = (f'audio/{stem}.wav', f'spectrograms/{stem}.png')
+        written.append(files)
+    return written
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str) -> str:
+    head = ''.join(f'<th>{html.escape(h)}</th>' for h in header)
+    body = ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in row) + '</tr>'
+                   for row in rows)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def listening_page(report: dict, examples: Sequence[dict]) -> str:
+    header, rows = table_rows(report)
+    cards = []
+    for n, example in enumerate(examples):
+        pair = example['pair']
+        cells = []
+        for role in EXAMPLE_ROLES:
+            wav, png = example[role]
+            cells.append(
+                f'<td class="{role}"><div class="role">{html.escape(ROLE_TITLES[role])}</div>'
+                f'<audio controls preload="none" src="{html.escape(wav)}"></audio>'
+                f'<img src="{html.escape(png)}" alt="{html.escape(role)} spectrogram"></td>')
+        title = (html.escape(f'{pair["source_speaker"]} ({Path(pair["source"]).name})')
+                 + ' &rarr; ' + html.escape(pair['target_speaker']))
+        cards.append(f'<tr class="example" id="example-{n}"><th colspan="3">{title}</th></tr>'
+                     f'<tr>{"".join(cells)}</tr>')
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Evaluation of {html.escape(report['model'])}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
+td, th {{ border: 1px solid #ccc; padding: 4px 8px; font-size: 13px; vertical-align: top; }}
+table.examples img {{ display: block; width: 360px; }}
+table.examples audio {{ width: 360px; }}
+.role {{ font-weight: bold; margin-bottom: 4px; }}
+</style></head><body>
+<h1>Evaluation of {html.escape(report['model'])} ({html.escape(report['weights'])})</h1>
+<pre>{html.escape(report['command'])}</pre>
+<p>{html.escape(report['utterances'])}</p>
+{_html_table(header, rows, 'summary')}
+{_html_table(('calibration on real speech', ''), calibration_rows(report), 'calibration')}
+{_html_table(('content', ''), content_rows(report), 'content') if content_rows(report) else ''}
+<h2>Listen</h2>
+<table class="examples">{''.join(cards)}</table>
+<p><img src="confusion.png" alt="confusion matrices"> <img src="similarity.png" alt="similarity histogram"></p>
+</body></html>
+"""

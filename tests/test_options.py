@@ -1,0 +1,110 @@
+"""Options beyond the seed: each off by default, each doing what its flag says."""
+import json
+
+import chainer
+import numpy as np
+import pytest
+
+from chainer_vc.models import ConditionalInstanceNormalization, Generator, instance_normalization
+from chainer_vc.run_directory import ModelConfig, find_weights
+from chainer_vc.updater import TrainingConfig
+
+from test_train import FAST, train
+
+
+def labels(batch, size, hot):
+    c = np.zeros((batch, size), dtype=np.float32)
+    c[:, hot] = 1
+    return c
+
+
+@pytest.mark.parametrize('conditioning', ['bottleneck', 'decoder', 'cin'])
+@pytest.mark.parametrize('norm', ['batch', 'instance'])
+def test_generator_options_keep_shapes_and_train_every_weight(conditioning, norm):
+    gen = Generator(5, (4, 8, 16, 32), 2, conditioning, norm)
+    x = np.random.default_rng(0).random((2, 1, 16, 256)).astype(np.float32)
+    y = gen(x, labels(2, 5, 1))
+    assert y.shape == x.shape
+    chainer.functions.sum(y * np.linspace(0, 1, y.size).reshape(y.shape)).backward()
+    # Every parameter receives gradient (the CIN's label weights start at 0 but do not stay).
+    missing = [name for name, p in gen.namedparams() if p.grad is None or not np.any(p.grad)]
+    assert missing == [] or (norm == 'batch' and all('/b' in name for name in missing))
+
+
+def test_instance_normalization_against_a_hand_computation():
+    x = np.random.default_rng(1).normal(3, 2, (2, 3, 4, 5))
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    expected = (x - mean) / np.sqrt(x.var(axis=(2, 3), keepdims=True) + 1e-5)
+    np.testing.assert_allclose(instance_normalization(x).array, expected, rtol=1e-10)
+
+
+def test_cin_scale_and_shift_follow_the_labels():
+    cin = ConditionalInstanceNormalization(3, 2)
+    cin.scale.W.array[:] = [[2, 0], [0, 1], [1, 1]]
+    cin.shift.W.array[:] = [[1, 0], [0, 0], [0, 5]]
+    x = np.random.default_rng(2).random((1, 3, 4, 4)).astype(np.float32)
+    normalised = instance_normalization(x).array
+    out = cin(x, labels(1, 2, 0)).array
+    np.testing.assert_allclose(out[0, 0], 3 * normalised[0, 0] + 1, rtol=1e-5)
+    np.testing.assert_allclose(out[0, 1], normalised[0, 1], rtol=1e-5)
+    np.testing.assert_allclose(out[0, 2], 2 * normalised[0, 2], rtol=1e-5)
+
+
+def test_identity_loss_switches_off_after_id_until():
+    config = TrainingConfig(lambda_id=5, id_until=10)
+    assert config.identity_loss_on(9) and not config.identity_loss_on(10)
+    assert TrainingConfig(lambda_id=5).identity_loss_on(10 ** 6)
+    assert not TrainingConfig().identity_loss_on(0)
+
+
+def test_learning_rates_per_network_default_to_lr():
+    config = TrainingConfig(lr=1e-5, lr_gen=2e-4)
+    assert config.learning_rate('gen') == 2e-4 and config.learning_rate('dis') == 1e-5
+
+
+def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path):
+    out = tmp_path / 'run'
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 2, '--out', out,
+                   '--log-interval', '1i', '--snapshot-interval', '2i', '--sample-interval', '2i',
+                   '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
+                   '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
+                   '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1')
+    assert result.returncode == 0, result.stderr
+    model = json.loads((out / 'model.json').read_text())
+    assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
+    assert model['features']['magnitude_floor'] == 1e-5
+    training = model['training']
+    assert (training['optimizer'], training['lr_gen'], training['lr_dis'], training['beta1'],
+            training['id_until']) == ('adam', 2e-4, 1e-4, 0.5, 1)
+    log = json.loads((out / 'log').read_text())
+    assert 'gen/loss_id' in log[0] and 'gen/loss_id' not in log[1]
+    # The run directory rebuilds the same Generator for conversion.
+    config = ModelConfig.load(out)
+    assert config.build_generator().conditioning == 'cin'
+    snapshot = np.load(out / 'snapshot_iter_2')
+    assert 'updater/optimizer:gen/down1/conv/W/m' in snapshot.files  # Adam's first moment
+    # The schedule shifts Adam's step size alpha, from each network's own rate: two shifts
+    # here, since 2 iterations of 5 D updates x 2 windows are 3.3 epochs of 6 utterances.
+    shifted = sorted(float(snapshot[k]) for k in snapshot.files
+                     if k.startswith('extensions/ExponentialShift') and k.endswith('_last_value'))
+    np.testing.assert_allclose(shifted, [1e-4 / 10, 2e-4 / 10])
+
+
+def test_initialize_from_starts_from_another_runs_weights(corpus_manifest, tmp_path):
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    common = [*FAST, '--manifest', corpus_manifest, '--log-interval', '1i',
+              '--snapshot-interval', '1i', '--sample-interval', '100i', '--plot-interval', '100i']
+    assert train(*common, '--iterations', 1, '--out', first).returncode == 0
+    result = train(*common, '--iterations', 1, '--out', second, '--initialize-from', first,
+                   '--lr', '0')
+    assert result.returncode == 0, result.stderr
+    # With lr 0 nothing moves: the second run's weights are the first run's.
+    for network in ('gen', 'dis'):
+        a, b = np.load(find_weights(first, network=network)), np.load(find_weights(second, network=network))
+        for key in a.files:
+            if a[key].dtype.kind == 'f' and 'avg_' not in key:
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    other = train(*common, '--iterations', 1, '--out', tmp_path / 'third', '--initialize-from',
+                  first, '--label-conditioning', 'decoder')
+    assert other.returncode == 2 and other.stderr.count('\n') == 1
+    assert str(first) in other.stderr and 'other networks' in other.stderr
