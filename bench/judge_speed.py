@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -90,7 +89,8 @@ def readme(result: dict, command: str) -> str:
         f'({result["partials_per_utterance"]} GE2E partials each) on {cpus} usable CPU core(s) '
         f'({result["machine"]["cpu"]}).', '',
         '| step | seconds per utterance | real-time factor |', '|---|---|---|',
-        f'| GE2E embedding, batched | {per["embed"]:.3f} | {result["real_time_factor"]["embed"]:.3f} |',
+        f'| GE2E embedding, batched | {per["embed"]:.3f} | '
+        f'{result["real_time_factor"]["embed"]:.3f} |',
         f'| GE2E embedding, one at a time | {per["embed_one_by_one"]:.3f} | '
         f'{result["real_time_factor"]["embed_one_by_one"]:.3f} |',
         f'| vocoder path (Griffin-Lim) | {per["vocoder"]:.3f} | '

@@ -98,34 +98,41 @@ def _by_speaker(utterances: Sequence[Utterance]) -> Dict[str, list]:
     return dict(sorted(grouped.items()))
 
 
+def _references_and_probes(pool: Sequence[Utterance], root: Path, limits: Limits) -> tuple:
+    """Each speaker's utterances alternately to references and probes (in hash order);
+    speakers with fewer than 2 utterances are left out."""
+    references, probes = [], []
+    for utterances in _by_speaker(pool).values():
+        if len(utterances) >= 2:
+            ranked = _ranked(utterances, root)
+            references += ranked[0::2][:limits.references]
+            probes += ranked[1::2][:limits.probes]
+    return references, probes
+
+
 def select_utterances(corpus: Corpus, run_dir: PathLike, limits: Limits = Limits(),
                       name: str = 'manifest') -> Selection:
     """References and probes from the run's held-out utterances (else the whole corpus),
     and real utterances outside the probes to train judge 2 on."""
     root = corpus_root(corpus.utterances)
     train, heldout = split_corpus(corpus, load_heldout(run_dir))
-    if heldout.utterances:
-        pool, description = heldout.utterances, (
-            f'{len(heldout.utterances)} utterances of the held-out list '
-            f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model never '
-            'trained on')
+    references, probes = _references_and_probes(heldout.utterances, root, limits)
+    if len(_by_speaker(probes)) >= 2:
+        description = (f'{len(heldout.utterances)} utterances of the held-out list '
+                       f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model '
+                       'never trained on')
     else:
-        pool, description = corpus.utterances, (
-            f'no held-out list of the run matches {name}: all its {len(corpus.utterances)} '
-            'utterances, which the model may have trained on')
-    references, probes = [], []
-    for speaker, utterances in _by_speaker(pool).items():
-        ranked = _ranked(utterances, root)
-        references += ranked[0::2][:limits.references]
-        probes += ranked[1::2][:limits.probes]
-    speakers = {u.labels['speaker'] for u in references} & {u.labels['speaker'] for u in probes}
-    if len(speakers) < 2:
-        found = sorted({u.labels.get('speaker') for u in pool} - {None})
-        raise InputError(f'{name}: judging needs at least 2 utterances of each of at least 2 '
-                         f'speakers (found {len(found)} speaker(s) with enough: '
-                         f'{", ".join(found[:5]) or "none"})')
-    references = [u for u in references if u.labels['speaker'] in speakers]
-    probes = [u for u in probes if u.labels['speaker'] in speakers]
+        references, probes = _references_and_probes(corpus.utterances, root, limits)
+        reason = (f'the run\'s {len(heldout.utterances)} held-out utterances in {name} are too '
+                  'few for 2 speakers' if heldout.utterances
+                  else f'no held-out utterances of the run in {name}')
+        description = (f'{reason}: all its {len(corpus.utterances)} utterances, which the model '
+                       'may have trained on')
+    if len(_by_speaker(probes)) < 2:
+        counts = ', '.join(f'{speaker} {len(us)}'
+                           for speaker, us in list(_by_speaker(corpus.utterances).items())[:6])
+        raise InputError(f'{name}: judging needs at least 2 speakers with 2 utterances or more '
+                         f'each (utterances per speaker: {counts or "none"})')
     probe_set = {id(u) for u in probes}
     candidates = train.utterances if heldout.utterances else references
     classifier_train = []
@@ -150,11 +157,14 @@ def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
 
 @dataclasses.dataclass
 class Judges:
-    """Both judges, fitted on real speech; built once per corpus, used on any Generator."""
+    """Both judges, fitted on real speech; built once per corpus, used on any Generator.
+    ``probes`` and ``probes_vocoded``: embeddings of the real probes, raw and vocoded."""
     encoder: speaker_encoder.SpeakerEncoder
     speaker: SpeakerJudge
     labels: LabelJudge
     calibration: dict
+    probes: np.ndarray
+    probes_vocoded: np.ndarray
 
 
 def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
@@ -163,10 +173,9 @@ def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
 
 def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Path, np.ndarray],
                  classes: Dict[str, list],
-                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> tuple:
-    """(judges, probes' embeddings, probes' embeddings through the vocoder path): centroids
-    from the references, the threshold at the probes' equal error rate, and judge 2 trained
-    on ``classifier_train`` (all real speech through the vocoder path)."""
+                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> Judges:
+    """Centroids from the references, the threshold at the probes' equal error rate, and
+    judge 2 trained on ``classifier_train`` (all real speech through the vocoder path)."""
     encoder = encoder or speaker_encoder.pretrained()
     embed = encoder.embed_utterances
     references = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.references]))
@@ -190,7 +199,7 @@ def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Pa
         'judge2_ceiling': dict(labels.ceiling),
         'judge2_train_utterances': len(selection.classifier_train),
     }
-    return Judges(encoder, speaker, labels, calibration), probes_raw, probes_vocoded
+    return Judges(encoder, speaker, labels, calibration, probes_raw, probes_vocoded)
 
 
 def _speakers(utterances: Sequence[Utterance]) -> list:
@@ -242,8 +251,7 @@ class Evaluation:
 
 
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
-                      recordings: Dict[Path, np.ndarray], probes_raw: np.ndarray,
-                      probes_vocoded: np.ndarray, limits: Limits, all_labels: list,
+                      recordings: Dict[Path, np.ndarray], limits: Limits, all_labels: list,
                       content: Optional[str] = 'full') -> Evaluation:
     """Convert the chosen pairs with ``converter`` and score every row of the table;
     ``content``: 'full' (every content metric), 'cycle' (the cycle distance only) or None."""
@@ -262,9 +270,11 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     expected = [target_labels[t] for t in targets]
     source_index = [i for i, _ in pairs]
     embeddings = {
-        'source': probes_raw[source_index], 'source_vocoded': probes_vocoded[source_index],
+        'source': judges.probes[source_index],
+        'source_vocoded': judges.probes_vocoded[source_index],
         'converted': judges.encoder.embed_utterances(converted),
-        'target_vocoded': probes_vocoded[target_probe], 'target': probes_raw[target_probe]}
+        'target_vocoded': judges.probes_vocoded[target_probe],
+        'target': judges.probes[target_probe]}
     rows = {name: score_row(judges, embeddings[name], sources, targets, expected)
             for name in ROWS}
     report = {
@@ -279,7 +289,8 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         report['content'] = content_metrics(converter, selection, recordings, pairs, converted,
                                             target_labels, limits, content == 'full')
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
-                 'converted': converted[n], 'target': recordings[selection.probes[target_probe[n]].path]}
+                 'converted': converted[n],
+                 'target': recordings[selection.probes[target_probe[n]].path]}
                 for n, (i, _) in enumerate(pairs[:limits.examples])]
     return Evaluation(report, examples, converter.features)
 
@@ -353,10 +364,9 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
     used = selection.references + selection.probes + selection.classifier_train
     recordings = load_audio(list({u.path: u for u in used}.values()), converter.features)
     classes = {group.name: list(group.classes) for group in schema.groups}
-    judges, probes_raw, probes_vocoded = build_judges(
-        VocoderOnly.like(converter), selection, recordings, classes)
-    evaluation = judge_conversions(converter, judges, selection, recordings, probes_raw,
-                                   probes_vocoded, limits, corpus.utterances)
+    judges = build_judges(VocoderOnly.like(converter), selection, recordings, classes)
+    evaluation = judge_conversions(converter, judges, selection, recordings, limits,
+                                   corpus.utterances)
     weights = find_weights(run_dir, snapshot, 'gen')
     evaluation.report = {
         'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),

@@ -56,17 +56,17 @@ class ConversionJudge(chainer.training.Extension):
         recordings = evaluation.load_audio(selection.references + selection.probes,
                                            converter.features)
         classes = {group.name: list(group.classes) for group in self._config.labels.groups}
-        judges, raw, vocoded = evaluation.build_judges(
-            evaluation.VocoderOnly.like(converter), selection, recordings, classes)
-        return judges, recordings, raw, vocoded
+        judges = evaluation.build_judges(evaluation.VocoderOnly.like(converter), selection,
+                                         recordings, classes)
+        return judges, recordings
 
     def __call__(self, trainer):
         if self._prepared is None:
             self._prepared = self._prepare()
-        judges, recordings, raw, vocoded = self._prepared
+        judges, recordings = self._prepared
         result = evaluation.judge_conversions(
-            self._converter(), judges, self._selection, recordings, raw, vocoded,
-            self._limits, self._corpus.utterances, content='cycle')
+            self._converter(), judges, self._selection, recordings, self._limits,
+            self._corpus.utterances, content='cycle')
         converted = result.report['rows']['converted']
         chainer.report({'eval/target_accepted': converted['target_accepted'],
                         'eval/similarity_margin': converted['similarity_margin'],

@@ -255,6 +255,7 @@ table.examples audio {{ width: 360px; }}
 {_html_table(('content', ''), content_rows(report), 'content') if content_rows(report) else ''}
 <h2>Listen</h2>
 <table class="examples">{''.join(cards)}</table>
-<p><img src="confusion.png" alt="confusion matrices"> <img src="similarity.png" alt="similarity histogram"></p>
+<p><img src="confusion.png" alt="confusion matrices">
+<img src="similarity.png" alt="similarity histogram"></p>
 </body></html>
 """

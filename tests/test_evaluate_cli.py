@@ -43,7 +43,8 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert report['speakers'] == ['alice', 'bob', 'carol']
     assert report['counts']['pairs'] == PAIRS
     assert set(report['rows']) == set(evaluation.ROWS)
-    assert 'which the model may have trained on' in report['utterances']  # tiny run: nothing held out
+    # The tiny run holds nothing out (2 utterances per speaker).
+    assert 'which the model may have trained on' in report['utterances']
     for row in report['rows'].values():
         assert row['n'] == PAIRS
         assert sorted(row['judge2']) == ['sex', 'speaker']
@@ -177,3 +178,13 @@ def test_judges_use_the_held_out_list_and_train_judge_2_outside_it(tiny_run, tmp
     assert not {u.path for u in selection.references} & {u.path for u in selection.probes}
     assert not {u.path for u in selection.classifier_train} & held
     assert len(selection.probes) == len(by_speaker)
+
+
+def test_too_few_held_out_utterances_fall_back_to_the_whole_manifest(tiny_run, tmp_path):
+    corpus = read_manifest(manifest_of(tiny_run))
+    run = tmp_path / 'run'
+    run.mkdir()
+    save_heldout(run, corpus.utterances[:1], corpus_root(corpus.utterances))
+    selection = evaluation.select_utterances(corpus, run, evaluation.Limits(), 'm.csv')
+    assert 'too few for 2 speakers' in selection.description
+    assert len(selection.probes) == 3 and len(selection.references) == 3
