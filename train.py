@@ -12,7 +12,7 @@ from chainer import training
 from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
-from chainer_vc import evaluation_extension
+from chainer_vc import distributed, evaluation_extension, snapshots
 from chainer_vc import extensions as vc_extensions
 from chainer_vc.dataset import SpectrogramDataset
 from chainer_vc.errors import InputError
@@ -25,6 +25,7 @@ from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfi
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
 DEFAULTS = TrainingConfig()
+ITERATORS = ('main', 'orig')  # the updater's real batches and its feature-matching batches
 LOSS_WEIGHTS = {
     'gp': 'gradient penalty', 'cls': 'classification losses (D and G)',
     'rec': 'cycle reconstruction loss', 'fm': 'feature-matching loss',
@@ -79,6 +80,13 @@ def parse_args(argv=None):
                              'encoder at this interval (as above; eval/* in the log and '
                              'eval_*.png); default: never')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    parser.add_argument('--communicator', choices=distributed.COMMUNICATORS,
+                        help='data-parallel over MPI ranks (mpiexec -n N python train.py ...): '
+                             'naive on CPUs, pure_nccl on GPUs (one rank per GPU); default: '
+                             'one process')
+    parser.add_argument('--multi-node-bn', action='store_true',
+                        help="with --communicator: BatchNormalization over the whole job's batch "
+                             '(default: per rank, as the seed computes it for its batch)')
     return parser.parse_args(argv)
 
 
@@ -163,21 +171,27 @@ def make_optimizer(link, config: TrainingConfig, network: str):
     return optimizer
 
 
-def build_trainer(args) -> training.Trainer:
+def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
     preset = chosen_preset(args)
     args.out = args.out or Path('results') / preset.name
-    stored_schema = ModelConfig.load(args.out).labels if (args.out / MODEL_JSON).is_file() else None
-    corpus = load_corpus(args, stored_schema)
-    config = model_config(args, corpus, preset)
-    train_config = training_config(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    train_corpus = training_split(corpus, args.out, args.heldout_fraction)
-    dataset = SpectrogramDataset.from_corpus(train_corpus, config.labels, config.features,
-                                             args.seed)
-    batchsize = args.batchsize or preset.batchsize
-    if args.gpu >= 0 and not chainer.backends.cuda.available:
-        raise InputError(f'--gpu {args.gpu}: CuPy is not available (pip install -e .[gpu])')
-    device = chainer.get_device(f'@cupy:{args.gpu}' if args.gpu >= 0 else '@numpy')
+    with dist.all_or_none():
+        stored_schema = (ModelConfig.load(args.out).labels
+                         if (args.out / MODEL_JSON).is_file() else None)
+        corpus = load_corpus(args, stored_schema)
+        config = model_config(args, corpus, preset)
+        train_config = training_config(args)
+        if dist.is_writer:
+            args.out.mkdir(parents=True, exist_ok=True)
+        # Every rank computes the same split; rank 0 stores it.
+        train_corpus = training_split(corpus, args.out, args.heldout_fraction,
+                                      save=dist.is_writer)
+        dataset = SpectrogramDataset.from_corpus(train_corpus, config.labels, config.features,
+                                                 dist.seed(args.seed))
+        batchsize = args.batchsize or preset.batchsize
+        if args.gpu >= 0 and not chainer.backends.cuda.available:
+            raise InputError(f'--gpu {args.gpu}: CuPy is not available (pip install -e .[gpu])')
+    gpu = dist.gpu(args.gpu)
+    device = chainer.get_device(f'@cupy:{gpu}' if gpu >= 0 else '@numpy')
     device.use()
     # Chainer's initializers and the penalty's interpolation draw from the global generators.
     numpy.random.seed(args.seed)
@@ -185,24 +199,28 @@ def build_trainer(args) -> training.Trainer:
         chainer.backends.cuda.cupy.random.seed(args.seed)
     gen, dis = config.build_generator(), config.build_discriminator()
     if args.initialize_from:
-        initialize_weights(args.initialize_from, gen, dis, config)
+        with dist.all_or_none():
+            initialize_weights(args.initialize_from, gen, dis, config)
+    gen = dist.batch_normalization(gen, args.multi_node_bn)
     gen.to_device(device)
     dis.to_device(device)
-    optimizers = {name: make_optimizer(link, train_config, name)
+    dist.reseed_global_generators(args.seed, gpu)
+    optimizers = {name: dist.optimizer(make_optimizer(link, train_config, name))
                   for name, link in (('gen', gen), ('dis', dis))}
-    iterators = {name: chainer.iterators.SerialIterator(dataset, batchsize, shuffle=True)
-                 for name in ('main', 'orig')}
+    share = dist.scatter(dataset, args.seed)
+    iterators = {name: chainer.iterators.SerialIterator(share, batchsize, shuffle=True)
+                 for name in ITERATORS}
     updater = StarGANUpdater(iterators, optimizers, config.labels, dataset.label_combinations(),
-                             train_config, device=device, seed=args.seed)
+                             train_config, device=device, seed=dist.seed(args.seed))
     length = (args.iterations, 'iteration') if args.iterations else \
         (args.epoch or preset.epochs, 'epoch')
     trainer = training.Trainer(updater, length, out=str(args.out))
-    config.save(args.out)
-    add_extensions(trainer, args, config, dataset, train_config, length)
-    if args.eval_interval:
+    add_extensions(trainer, args, config, dataset, train_config, length, dist)
+    if args.eval_interval and dist.is_writer:
         add_judge(trainer, args, config, corpus, length)
-    if args.resume:
-        chainer.serializers.load_npz(str(args.resume), trainer)
+    snapshots.resume(trainer, args.out, args.resume, dist)
+    if dist.is_writer:
+        config.save(args.out)
     return trainer
 
 
@@ -217,22 +235,29 @@ def initialize_weights(run_dir: Path, gen, dis, config: ModelConfig) -> None:
         load_weights(find_weights(run_dir, network=network), link, config.features)
 
 
-def add_extensions(trainer, args, config, dataset, train_config, length):
+def add_extensions(trainer, args, config, dataset, train_config, length,
+                   dist=distributed.SINGLE):
     def every(text):
         return vc_extensions.IntervalOrEndTrigger(vc_extensions.parse_interval(text), length)
 
     gen, dis = trainer.updater.gen, trainer.updater.dis
     save = weights_saver(config.features)
-    trainer.extend(extensions.snapshot(filename='snapshot_iter_{.updater.iteration}',
-                                       n_retains=2, autoload=args.resume is None),
-                   trigger=every(args.snapshot_interval))
+    # Loaded by snapshots.resume (which skips damaged files), not by Chainer's autoload.
+    snapshot = extensions.snapshot(filename='snapshot_iter_{.updater.iteration}', n_retains=2)
+    iterators = {name: trainer.updater.get_iterator(name) for name in ITERATORS}
+    trainer.extend(dist.snapshot(snapshot, iterators), trigger=every(args.snapshot_interval),
+                   priority=vc_extensions.PRIORITY_LAST)
+    for extension, trigger in vc_extensions.lr_schedules(
+            trainer.updater.get_all_optimizers().values(), train_config):
+        trainer.extend(extension, trigger=trigger)
+    for extension in dist.observation_means(vc_extensions.REPORTED_KEYS):
+        trainer.extend(extension)
+    if not dist.is_writer:
+        return
     for link, name in ((gen, 'gen'), (dis, 'dis')):
         trainer.extend(extensions.snapshot_object(link, name + '_iter_{.updater.iteration}.npz',
                                                   savefun=save),
                        trigger=every(args.snapshot_interval))
-    for extension, trigger in vc_extensions.lr_schedules(
-            trainer.updater.get_all_optimizers().values(), train_config):
-        trainer.extend(extension, trigger=trigger)
     trainer.extend(extensions.observe_lr('gen', 'gen/lr'), trigger=every(args.log_interval))
     trainer.extend(extensions.LogReport(trigger=every(args.log_interval)))
     trainer.extend(extensions.PrintReport(vc_extensions.PRINT_KEYS))
@@ -257,20 +282,28 @@ def add_judge(trainer, args, config, corpus, length):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    dist = distributed.SINGLE
     try:
         for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
                          args.sample_interval, args.eval_interval or '1'):
             vc_extensions.parse_interval(interval)
-        trainer = build_trainer(args)
+        if args.multi_node_bn and not args.communicator:
+            raise InputError('--multi-node-bn needs --communicator (a job of several ranks)')
+        dist = distributed.Distribution.connect(args.communicator, args.gpu)
+        trainer = build_trainer(args, dist)
     except (InputError, ValueError) as error:
-        print(f'error: {error}', file=sys.stderr)
+        if dist.is_writer:  # every rank has the same error (Distribution.all_or_none)
+            print(f'error: {error}', file=sys.stderr)
         return 2
     try:
         trainer.run(show_loop_exception_msg=False)
     except NonFiniteLossError as error:
-        print(f'error: {error}', file=sys.stderr)
+        print(f'error: {error}' + (f' (rank {dist.rank})' if dist.distributed else ''),
+              file=sys.stderr)
+        dist.abort(3)
         return 3
-    print(f'run directory: {args.out} (model.json, gen_iter_*.npz, log, *.png, samples/)')
+    if dist.is_writer:
+        print(f'run directory: {args.out} (model.json, gen_iter_*.npz, log, *.png, samples/)')
     return 0
 
 

@@ -17,6 +17,11 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 PRIORITY_SAMPLES = chainer.training.extension.PRIORITY_READER
+# The trainer snapshot runs after every other extension (Chainer's snapshots, LogReport, the
+# weights' snapshot_object among them: -100 and up), so what it saves of their state and
+# their triggers' is this iteration's. Saved before them, a resumed run repeats their
+# work: a log entry missing, weights written again at an iteration off the interval.
+PRIORITY_LAST = -1000
 
 # One PNG per loss family, each drawn linear and log-log (fbf548f6: linear curves could not
 # be compared across runs). Families whose values can be negative get a symmetric log axis.
@@ -30,6 +35,9 @@ PLOT_FAMILIES = {
     'feature_matching': (['gen/loss_fm'], 'log'),
     'total': (['dis/loss', 'gen/loss'], 'symlog'),
 }
+
+# Every value the updater reports (each is in one plot family).
+REPORTED_KEYS = [key for keys, _ in PLOT_FAMILIES.values() for key in keys]
 
 PRINT_KEYS = ['epoch', 'iteration', 'dis/wasserstein', 'dis/loss_gp', 'dis/loss_cls',
               'dis/acc', 'gen/loss_cls', 'gen/acc', 'gen/loss_rec', 'gen/loss_fm',

@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterator, Union
 
@@ -39,3 +41,14 @@ def _umask() -> int:
 def write_text_atomic(path: Union[str, Path], text: str) -> None:
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding='utf-8')
+
+
+# What numpy raises reading an npz that a crash, a full disk or a bad copy cut short or
+# garbled (a missing file is an OSError too).
+NPZ_DAMAGE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError)
+
+
+def error_summary(error: BaseException) -> str:
+    """'BadZipFile: File is not a zip file': an exception as one short line."""
+    text = str(error).splitlines()[0] if str(error) else ''
+    return f'{type(error).__name__}: {text}' if text else type(error).__name__

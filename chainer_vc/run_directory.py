@@ -18,7 +18,7 @@ import numpy as np
 
 from chainer_vc.errors import InputError
 from chainer_vc.features import SpectrogramConfig
-from chainer_vc.files import write_text_atomic
+from chainer_vc.files import NPZ_DAMAGE_ERRORS, error_summary, write_text_atomic
 from chainer_vc.labels import LabelSchema
 from chainer_vc.models import Discriminator, Generator
 from chainer_vc.presets import Preset
@@ -122,13 +122,19 @@ def find_weights(run_dir: Union[str, Path], snapshot: Optional[str] = None,
 
 def load_weights(path: Path, link: chainer.Link, features: SpectrogramConfig) -> None:
     try:
-        with np.load(path) as npz:
-            stored = npz[_FEATURES_KEY].item() if _FEATURES_KEY in npz.files else None
-            if stored is not None and json.loads(stored) != features.to_dict():
-                raise InputError(f'{path}: weights were trained with a different feature '
-                                 f'config than {MODEL_JSON} describes')
-            chainer.serializers.NpzDeserializer(npz, strict=True).load(link)
-    except (OSError, ValueError, KeyError) as error:
+        # Every array is read (and so checked) before any reaches the link.
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except NPZ_DAMAGE_ERRORS as error:
+        raise InputError(f'{path}: cannot load weights, damaged or truncated '
+                         f'({error_summary(error)})') from None
+    stored = arrays[_FEATURES_KEY].item() if _FEATURES_KEY in arrays else None
+    if stored is not None and json.loads(stored) != features.to_dict():
+        raise InputError(f'{path}: weights were trained with a different feature '
+                         f'config than {MODEL_JSON} describes')
+    try:
+        chainer.serializers.NpzDeserializer(arrays, strict=True).load(link)
+    except (ValueError, KeyError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InputError(f'{path}: cannot load weights ({reason})') from None
 
@@ -138,5 +144,11 @@ def load_generator(run_dir: Union[str, Path],
     """The trained generator of a run directory, and the config it was trained with."""
     config = ModelConfig.load(run_dir)
     generator = config.build_generator()
-    load_weights(find_weights(run_dir, snapshot, 'gen'), generator, config.features)
+    path = find_weights(run_dir, snapshot, 'gen')
+    try:
+        load_weights(path, generator, config.features)
+    except InputError as error:
+        others = sorted(i for i, other in list_weights(run_dir, 'gen').items() if other != path)
+        hint = f'; other weights: --snapshot {", ".join(map(str, others))}' if others else ''
+        raise InputError(f'{error}{hint}') from None
     return generator, config

@@ -93,14 +93,16 @@ def split_corpus(corpus: Corpus, heldout_keys: set) -> tuple:
 
 
 def training_split(corpus: Corpus, run_dir: Union[str, Path],
-                   fraction: float = DEFAULT_FRACTION) -> Corpus:
-    """The run's training corpus: its stored split if it has one, else a new one, stored."""
+                   fraction: float = DEFAULT_FRACTION, save: bool = True) -> Corpus:
+    """The run's training corpus: its stored split if it has one, else a new one, stored
+    unless ``save`` is false (the choice is deterministic: every caller gets the same)."""
     run_dir = Path(run_dir)
     if (run_dir / HELDOUT_CSV).is_file():
         keys = load_heldout(run_dir)
     else:
         chosen = choose_heldout(corpus, fraction)
-        save_heldout(run_dir, chosen, corpus_root(corpus.utterances))
+        if save:
+            save_heldout(run_dir, chosen, corpus_root(corpus.utterances))
         keys = {utterance_key(u, corpus_root(corpus.utterances)) for u in chosen}
     train, _ = split_corpus(corpus, keys)
     if not train.utterances:
