@@ -188,3 +188,22 @@ def test_too_few_held_out_utterances_fall_back_to_the_whole_manifest(tiny_run, t
     selection = evaluation.select_utterances(corpus, run, evaluation.Limits(), 'm.csv')
     assert 'too few for 2 speakers' in selection.description
     assert len(selection.probes) == 3 and len(selection.references) == 3
+
+
+def test_a_manifest_made_by_the_folders_reader_is_judged(tiny_run, tmp_path):
+    """The tiny corpus is laid out root/<speaker>/*.wav: the `folders` reader's manifest
+    (speaker only, no sex column) judges the same model."""
+    from chainer_vc.corpus import READERS, write_manifest
+    manifest = write_manifest(READERS['folders'](manifest_of(tiny_run).parent),
+                              tmp_path / 'folders.csv')
+    assert tuple(read_manifest(manifest).group_names) == ('speaker',)
+    out = tmp_path / 'out'
+    result = subprocess.run(
+        [sys.executable, 'evaluate.py', '--model', str(tiny_run), '--manifest', str(manifest),
+         '--pairs', str(PAIRS), '--examples', '1', '--out', str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / 'report.json').read_text())
+    assert report['speakers'] == ['alice', 'bob', 'carol']
+    assert report['counts']['pairs'] == PAIRS
+    assert (out / 'index.html').is_file() and (out / 'confusion.png').is_file()
