@@ -11,11 +11,11 @@ SHIPPED ?= results/shipped
 # Everything the demo writes goes here (git-ignored), never over committed results.
 DEMO_OUT ?= runs/demo
 DEMO_PAIRS ?= 40
-# `make demo-train`: a bounded CPU run of the shipped configuration from scratch;
+# `make demo-train`: a bounded CPU run of the shipped configuration (the seed's) from scratch;
 # `make demo-train DEMO_ITERATIONS=5000` trains on from where the last one stopped.
 DEMO_ITERATIONS ?= 200
 # The shipped model's configuration (its training command is in $(SHIPPED)/README.md).
-SHIPPED_TRAIN_ARGS := --preset small --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5
+SHIPPED_TRAIN_ARGS := --preset cfcefd21
 DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS) --sample-interval 100i
 PYTEST_ARGS ?=
 RESEMBLYZER_VERSION := 0.1.4
