@@ -29,17 +29,15 @@ def catch_terms(terms):
 
 def build(run, iteration, manifest):
     config = ModelConfig.load(run)
-    gen, dis = config.build_generator(), config.build_discriminator()
-    for name, link in (('gen', gen), ('dis', dis)):
+    optimizers = {}
+    for name, link in (('gen', config.build_generator()), ('dis', config.build_discriminator())):
         load_weights(find_weights(run, iteration, name), link, config.features)
+        optimizers[name] = chainer.optimizers.SGD()  # never stepped: the update is stopped
+        optimizers[name].setup(link)
     corpus = training_split(read_manifest(manifest, config.labels), run, save=False)
     dataset = SpectrogramDataset.from_corpus(corpus, config.labels, config.features, seed=0)
     iterators = {key: chainer.iterators.SerialIterator(dataset, config.preset.batchsize, shuffle=True)
                  for key in ('main', 'orig')}
-    optimizers = {}
-    for name, link in (('gen', gen), ('dis', dis)):
-        optimizers[name] = chainer.optimizers.SGD()
-        optimizers[name].setup(link)
     training = TrainingConfig(**config.training)
     updater = StarGANUpdater(iterators, optimizers, config.labels, dataset.label_combinations(),
                              training, seed=0)
@@ -55,7 +53,7 @@ def term_gradient_norms(updater) -> dict:
         updater.update_generator(batch, fake)
     except Caught as caught:
         terms = caught.terms
-    params = [p for p in updater.gen.params()]
+    params = list(updater.gen.params())
     norms = {}
     for name, (term, weight) in terms.items():
         grads = chainer.grad([term], params)
