@@ -3,7 +3,13 @@
     python convert.py --model results/RUN --input IN --target speaker=NAME [--target sex=female]
                       --output OUT
 
+    python convert.py --baseline --manifest CORPUS.csv --input IN --target speaker=NAME
+                      --output OUT
+
 IN is a file (OUT is then a file) or a folder (OUT is then a folder; same names, as .wav).
+``--baseline`` converts with no trained network at all: WORLD's F0 by the log-Gaussian
+transform, its envelope by one frequency warp and a mean shift (chainer_vc.baseline), with
+the statistics of a world model (--model) or fitted on a corpus (--manifest).
 A label group left out is unlabelled (its flag 0), as in training. ``--list-targets`` prints
 the class names each group accepts. Bad input: one line on stderr, exit code 2, nothing written.
 """
@@ -11,15 +17,24 @@ import argparse
 import sys
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2 before anything imports it)
-from chainer_vc import conversion
+from chainer_vc import baseline, conversion
 from chainer_vc.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Convert recordings with a trained StarGAN generator.')
-    parser.add_argument('--model', required=True,
+    parser.add_argument('--model',
                         help='run directory holding model.json and gen_iter_*.npz')
+    parser.add_argument('--baseline', action='store_true',
+                        help='no network: F0 + envelope warp + mean shift with WORLD, using the '
+                             'statistics of a world --model or fitted on --manifest')
+    parser.add_argument('--manifest',
+                        help='with --baseline and no --model: the corpus (CSV manifest) whose '
+                             'speakers are the targets; its statistics are fitted on it')
+    parser.add_argument('--source-speaker', metavar='NAME',
+                        help="world models and --baseline: take the source's F0 (and envelope) "
+                             'statistics from this training speaker instead of each input')
     parser.add_argument('--input', help='an audio file, or a folder of them')
     parser.add_argument('--output', help='output WAV file (or folder when --input is one)')
     parser.add_argument('--target', action='append', default=[], metavar='GROUP=NAME',
@@ -52,11 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_converter(args, options) -> conversion.Converter:
+    source = {'speaker': args.source_speaker} if args.source_speaker else None
+    if args.baseline:
+        return baseline.from_arguments(args.model, args.manifest, source)
+    return conversion.Converter.from_run_directory(
+        args.model, args.snapshot, args.gpu, options=options,
+        window_frames=args.window_frames, source=source)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.list_targets and not (args.input and args.output and args.target):
         parser.error('--input, --output and at least one --target are required')
+    if not args.model and not (args.baseline and args.manifest):
+        parser.error('--model is required (or --baseline with --manifest)')
     try:
         options = conversion.ReconstructionOptions(
             phase=args.phase, iterations=args.iterations, high_band=args.high_band,
@@ -65,14 +91,12 @@ def main(argv=None) -> int:
     except ValueError as error:
         parser.error(str(error))
     try:
-        converter = conversion.Converter.from_run_directory(
-            args.model, args.snapshot, args.gpu, options=options,
-            window_frames=args.window_frames)
+        converter = build_converter(args, options)
         if args.list_targets:
             print(conversion.describe_targets(converter))
             return 0
         target = conversion.parse_targets(args.target)
-        converter.target_codes(target)
+        converter.check_target(target)
         jobs = conversion.plan(args.input, args.output, args.overwrite)
         conversion.convert_files(converter, jobs, target, args.keep_rate, log=print)
     except InputError as error:

@@ -13,6 +13,8 @@ setup(
         'soundfile',
         'matplotlib',
         'threadpoolctl',
+        # The WORLD vocoder (the `world` feature kind and the signal-processing baseline).
+        'pyworld>=0.3.4',
     ],
     extras_require={
         # CuPy 14 (no cuDNN): CUDA 12.x wheels; gpu-cuda13 for a CUDA 13 driver (>= 580).

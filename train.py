@@ -12,11 +12,10 @@ from chainer import training
 from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
-from chainer_vc import distributed, evaluation_extension, snapshots
+from chainer_vc import distributed, evaluation_extension, feature_kinds, snapshots, world
 from chainer_vc import extensions as vc_extensions
-from chainer_vc.dataset import SpectrogramDataset
 from chainer_vc.errors import InputError
-from chainer_vc.models import CONDITIONINGS, NORMS
+from chainer_vc.models import CONDITIONINGS, DIS_CONDITIONINGS, NORMS
 from chainer_vc.presets import PRESETS
 from chainer_vc.split import DEFAULT_FRACTION, training_split
 from chainer_vc.run_directory import (MODEL_JSON, ModelConfig, find_weights, load_weights,
@@ -105,8 +104,21 @@ def add_options(parser):
                        help="where G sees the labels (the seed: bottleneck only)")
     group.add_argument('--norm', choices=NORMS, default='batch',
                        help="G's normalisation (the seed: batch)")
+    group.add_argument('--dis-conditioning', choices=DIS_CONDITIONINGS, default='none',
+                       help="the critic's labels: none (the seed: D(x)) or projection (D(x, c) "
+                            'judges x as speech of the labels c, as StarGAN-VC2)')
     group.add_argument('--magnitude-floor', type=float,
                        help='floor of the [0, 1] value mapping (the seed: 1e-3 of |FFT|/1024)')
+    group.add_argument('--features', choices=feature_kinds.KINDS, default='spectrogram',
+                       help='what G converts: spectrogram (the seed: |FFT| bins 1..256) or world '
+                            "(the WORLD vocoder's spectral envelope on 256 bins; F0 converted "
+                            'outside G, aperiodicity kept)')
+    group.add_argument('--f0-method', choices=world.F0_METHODS, default='dio',
+                       help='world: F0 estimator (harvest is about 10x slower)')
+    group.add_argument('--frame-period', type=float, default=world.WorldConfig.frame_period,
+                       help='world: ms between frames (default: the seed\'s hop, 16 ms)')
+    group.add_argument('--frequency-axis', choices=world.AXES, default='mel',
+                       help="world: how G's 256 bins cover 0 - 8 kHz")
     group.add_argument('--heldout-fraction', type=float, default=DEFAULT_FRACTION,
                        help='fraction of each speaker\'s utterances never trained on, kept '
                             'for evaluation (stored in heldout.csv; 0: none)')
@@ -124,10 +136,16 @@ def training_config(args) -> TrainingConfig:
 def chosen_preset(args):
     """The named preset with the Generator options of the command line."""
     return dataclasses.replace(PRESETS[args.preset], gen_conditioning=args.label_conditioning,
-                               gen_norm=args.norm)
+                               gen_norm=args.norm, dis_conditioning=args.dis_conditioning)
 
 
 def feature_config(args, preset):
+    if args.features == world.KIND:
+        if args.magnitude_floor is not None:
+            raise InputError('--magnitude-floor is a spectrogram setting; the world features '
+                             'are standardised per bin')
+        return world.WorldConfig(frames=preset.frames, f0_method=args.f0_method,
+                                 frame_period=args.frame_period, axis=args.frequency_axis)
     if args.magnitude_floor is None:
         return preset.spectrogram_config()
     if not 0 < args.magnitude_floor < 1:
@@ -185,8 +203,7 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
         # Every rank computes the same split; rank 0 stores it.
         train_corpus = training_split(corpus, args.out, args.heldout_fraction,
                                       save=dist.is_writer)
-        dataset = SpectrogramDataset.from_corpus(train_corpus, config.labels, config.features,
-                                                 dist.seed(args.seed))
+        config, dataset = training_data(config, train_corpus, dist.seed(args.seed))
         batchsize = args.batchsize or preset.batchsize
         if args.gpu >= 0 and not chainer.backends.cuda.available:
             raise InputError(f'--gpu {args.gpu}: CuPy is not available (pip install -e .[gpu])')
@@ -222,6 +239,17 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
     if dist.is_writer:
         config.save(args.out)
     return trainer
+
+
+def training_data(config: ModelConfig, train_corpus, seed):
+    """The features fitted to the training split (the world kind's statistics; a stored
+    config keeps its own) and the dataset of its examples."""
+    paths = [u.path for u in train_corpus.utterances]
+    codes = train_corpus.codes(config.labels)
+    fitted = feature_kinds.build(config.features, config.labels).fit(paths, codes, config.labels)
+    config = dataclasses.replace(config, features=fitted)
+    kind = feature_kinds.build(config.features, config.labels)
+    return config, kind.dataset(paths, codes, config.labels, seed)
 
 
 def initialize_weights(run_dir: Path, gen, dis, config: ModelConfig) -> None:

@@ -24,7 +24,7 @@ import chainer
 import numpy as np
 import soundfile
 
-from chainer_vc import audio, features
+from chainer_vc import audio, feature_kinds, features
 from chainer_vc.errors import InputError
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.models import Generator
@@ -230,12 +230,18 @@ def check_window(window_frames: int, overlap_frames: int) -> None:
 
 
 class Converter:
-    """A trained Generator and its run directory's configs: samples in, samples out."""
+    """A trained Generator and its run directory's configs: samples in, samples out.
 
-    def __init__(self, generator: Generator, config: ModelConfig, name: str = 'model', *,
-                 device: Union[int, str] = -1,
+    The model's feature kind (:mod:`chainer_vc.feature_kinds`) turns samples into G's input
+    and G's output into samples; ``source`` (``{group: class}``) names the source's
+    training class where the kind uses source statistics (the world kind's F0), else they
+    come from each input."""
+
+    def __init__(self, generator: Optional[Generator], config: ModelConfig, name: str = 'model',
+                 *, device: Union[int, str] = -1,
                  options: ReconstructionOptions = ReconstructionOptions(),
-                 window_frames: int = WINDOW_FRAMES, overlap_frames: int = OVERLAP_FRAMES):
+                 window_frames: int = WINDOW_FRAMES, overlap_frames: int = OVERLAP_FRAMES,
+                 source: Optional[Mapping[str, Optional[str]]] = None):
         check_window(window_frames, overlap_frames)
         self.config = config
         self.name = name
@@ -244,7 +250,11 @@ class Converter:
         self.overlap_frames = overlap_frames
         self.device = _device(device)
         self.generator = generator
-        self.generator.to_device(self.device)
+        if generator is not None:
+            self.generator.to_device(self.device)
+        self.kind = feature_kinds.build(config.features, config.labels, options, self.device)
+        self.source = source
+        self.source_codes = self.target_codes(source) if source else None
 
     @classmethod
     def from_run_directory(cls, path: PathLike, snapshot: Optional[str] = None,
@@ -254,8 +264,13 @@ class Converter:
         return cls(generator, config, str(path), device=gpu, **kwargs)
 
     @property
-    def features(self) -> SpectrogramConfig:
+    def features(self):
         return self.config.features
+
+    @property
+    def distance_config(self) -> SpectrogramConfig:
+        """The spectrogram log-spectral distances are measured on."""
+        return self.kind.distance_config
 
     def targets(self) -> dict:
         """``{group name: class names}`` a target may be given with."""
@@ -269,7 +284,7 @@ class Converter:
             raise InputError(f'{self.name}: {error}') from None
 
     def generate(self, unit: np.ndarray, codes: np.ndarray):
-        """Spectrogram (frames, bins) in [0, 1], frames a multiple of :data:`FRAME_MULTIPLE`
+        """G's input (frames, bins) in [0, 1], frames a multiple of :data:`FRAME_MULTIPLE`
         -> the Generator's output (frames, bins) on the converter's device; windowed and
         cross-faded when longer than ``window_frames``."""
         xp = self.device.xp
@@ -298,18 +313,21 @@ class Converter:
         codes = self.target_codes(target)
         return self.convert_codes(samples, codes)
 
-    def convert_codes(self, samples: np.ndarray, codes: np.ndarray) -> np.ndarray:
-        config = self.features
-        samples = np.asarray(samples, dtype=np.float32)
-        check_utterance(samples, config)
-        left, right, n_frames = padding(len(samples), config)
-        # The seed peak-normalises each 17152-sample segment; a whole utterance, once.
-        padded = np.pad(audio.peak_normalize(samples), (left, right))
-        spectrum = features.stft(padded, config)
-        unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
-        converted = to_cpu(self.generate(unit, codes))
-        waveform = reconstruct(converted, self.device.send(spectrum), config, self.options)
-        return restore_loudness(to_cpu(waveform)[left:left + len(samples)], samples)
+    def check_target(self, target: Mapping[str, Optional[str]]) -> None:
+        """InputError now for a target that cannot be converted to (unknown class, or one
+        the kind has no statistics for)."""
+        codes = self.target_codes(target)
+        statistics_of = getattr(self.kind, 'statistics_of', None)
+        if statistics_of is not None:
+            try:
+                statistics_of(codes)
+            except InputError as error:
+                raise InputError(f'{self.name}: {error}') from None
+
+    def convert_codes(self, samples: np.ndarray, codes: Optional[np.ndarray]) -> np.ndarray:
+        encoded = self.kind.encode(np.asarray(samples, dtype=np.float32))
+        converted = to_cpu(self.generate(encoded.unit, codes))
+        return self.kind.decode(converted, encoded, codes, self.source_codes)
 
 
 def to_cpu(array) -> np.ndarray:
@@ -372,7 +390,7 @@ def _check_outputs(jobs: Sequence[Tuple[Path, Path]], overwrite: bool) -> None:
             raise InputError(f'{output}: already exists (pass --overwrite to replace it)')
 
 
-def load_utterance(path: PathLike, config: SpectrogramConfig) -> np.ndarray:
+def load_utterance(path: PathLike, config) -> np.ndarray:
     """Decode at the model's rate and check it can be converted (InputError naming it)."""
     samples, _ = audio.load(path, config.sample_rate)
     try:
@@ -398,7 +416,7 @@ def convert_files(converter: Converter, jobs: Sequence[Tuple[Path, Path]],
                   target: Mapping[str, Optional[str]], keep_rate: bool = False,
                   log=None) -> list:
     """Check the target and every input first, then convert: a bad input writes nothing."""
-    converter.target_codes(target)
+    converter.check_target(target)
     for source, _ in jobs:
         load_utterance(source, converter.features)
     written = []

@@ -96,3 +96,60 @@ def _load_usable(path, sample_rate: int, warn) -> Optional[np.ndarray]:
         warn(f'skipped: {path}: the audio is silent')
         return None
     return samples
+
+
+class EnvelopeDataset(chainer.dataset.DatasetMixin):
+    """The ``world`` kind's training examples: random windows of ``config.frames`` frames of
+    each utterance's mapped envelope (analysed once, from the cache), with labels as
+    :class:`SpectrogramDataset` gives them.
+
+    A window with fewer than half its frames speech (within 40 dB of the utterance's
+    loudest frame) is redrawn, at most MAX_REDRAWS times, after which the draw with the most
+    speech is kept; utterances shorter than a window are padded with their last frame.
+    """
+
+    def __init__(self, paths: Sequence, units: Sequence[np.ndarray],
+                 speech: Sequence[np.ndarray], codes: np.ndarray, schema: LabelSchema,
+                 config, seed: Optional[int] = None, kind=None):
+        self.paths = list(paths)
+        self.units = list(units)
+        self.speech = list(speech)
+        self.config = config
+        self.schema = schema
+        self.kind = kind
+        self._rng = np.random.default_rng(seed)
+        self.codes = np.asarray(codes, dtype=np.int32)
+        self._inputs = schema.generator_input(self.codes)
+        self._targets = schema.classification_target(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def label_combinations(self) -> np.ndarray:
+        return np.unique(self.codes, axis=0)
+
+    def window(self, i: int) -> np.ndarray:
+        unit, speech, frames = self.units[i], self.speech[i], self.config.frames
+        if len(unit) <= frames:
+            return np.pad(unit, ((0, frames - len(unit)), (0, 0)), mode='edge')
+        best, best_speech = 0, -1.0
+        for _ in range(MAX_REDRAWS):
+            start = int(self._rng.integers(0, len(unit) - frames + 1))
+            share = float(np.mean(speech[start:start + frames]))
+            if share > best_speech:
+                best, best_speech = start, share
+            if share >= 0.5:
+                break
+        return unit[best:best + frames]
+
+    def segment(self, i: int) -> np.ndarray:
+        """A random window of utterance ``i``'s audio (peak-normalised), for samples/."""
+        samples = audio.peak_normalize(audio.load(self.paths[i], self.config.sample_rate)[0])
+        length = self.config.segment_samples
+        if len(samples) <= length:
+            return np.pad(samples, (0, length - len(samples)))
+        start = int(self._rng.integers(0, len(samples) - length + 1))
+        return samples[start:start + length]
+
+    def get_example(self, i: int):
+        return self.window(i)[None], self._inputs[i], self._targets[i]

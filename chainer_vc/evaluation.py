@@ -13,6 +13,8 @@ tells converted speech apart. Rows of every table (each over the same pairs):
 
 - ``source``: the unconverted source utterance (the floor: what "no conversion" scores);
 - ``source_vocoded``: the source through the vocoder path only;
+- ``f0_only`` and ``baseline``: signal processing with no training (:mod:`.baseline`):
+  F0 moved alone, and F0 with one frequency warp and mean shift of the envelope;
 - ``converted``: the conversion to the target;
 - ``target_vocoded``: real speech of the target speaker through the vocoder path (the
   ceiling a conversion can reach); ``target``: the same without the vocoder.
@@ -26,20 +28,26 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from chainer_vc import audio, conversion, features, speaker_encoder
+from chainer_vc import baseline, conversion, speaker_encoder
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import Corpus, Utterance, read_manifest
 from chainer_vc.errors import InputError
+from chainer_vc.features import SpectrogramConfig
 from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
                               label_sensitivity, verification_trials)
 from chainer_vc.run_directory import find_weights
 from chainer_vc.split import corpus_root, load_heldout, split_corpus, utterance_key
 
 PathLike = Union[str, Path]
-ROWS = ('source', 'source_vocoded', 'converted', 'target_vocoded', 'target')
+ROWS = ('source', 'source_vocoded', 'f0_only', 'baseline', 'converted', 'target_vocoded',
+        'target')
+# Rows converted by signal processing with no training (chainer_vc.baseline), not by G.
+BASELINE_ROWS = ('f0_only', 'baseline')
 ROW_TITLES = {
     'source': 'source, unconverted (floor)',
     'source_vocoded': 'source through the vocoder path only',
+    'f0_only': 'F0 only (log-Gaussian), WORLD, no training',
+    'baseline': 'baseline: F0 + envelope warp + mean shift, WORLD, no training',
     'converted': 'converted',
     'target_vocoded': 'real target speech through the vocoder path (ceiling)',
     'target': 'real target speech, unprocessed',
@@ -243,28 +251,57 @@ def score_row(judges: Judges, embeddings: np.ndarray, sources: list, targets: li
     return row
 
 
+def per_direction(row: dict, sources: Sequence[str], targets: Sequence[str],
+                  threshold: float) -> dict:
+    """``{'a->b': {n, target_accepted, verified, similarity_margin}}``: a model that turns
+    every input into one speaker is accepted half the time overall, never in one direction."""
+    per = row['per_utterance']
+    grouped = {}
+    for n, (source, target) in enumerate(zip(sources, targets)):
+        grouped.setdefault(f'{source}->{target}', []).append(n)
+    result = {}
+    for direction, members in sorted(grouped.items()):
+        to_target = np.asarray(per['similarity_target'])[members]
+        to_source = np.asarray(per['similarity_source'])[members]
+        result[direction] = {
+            'n': len(members),
+            'target_accepted': float(np.mean([per['predicted'][n] == targets[n]
+                                              for n in members])),
+            'verified': float(np.mean(to_target >= threshold)),
+            'similarity_margin': float(np.mean(to_target - to_source))}
+    return result
+
+
+def worse_direction(row: dict) -> Optional[float]:
+    """The lowest target-accepted rate over directions."""
+    directions = row.get('directions') or {}
+    return min((d['target_accepted'] for d in directions.values()), default=None)
+
+
 @dataclasses.dataclass
 class Evaluation:
     report: dict
     examples: list  # [{'source': samples, 'converted': ..., 'target': ..., 'pair': {...}}]
-    features: Optional[features.SpectrogramConfig] = None
+    features: Optional[SpectrogramConfig] = None
 
 
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
                       recordings: Dict[Path, np.ndarray], limits: Limits, all_labels: list,
-                      content: Optional[str] = 'full') -> Evaluation:
-    """Convert the chosen pairs with ``converter`` and score every row of the table;
-    ``content``: 'full' (every content metric), 'cycle' (the cycle distance only) or None."""
+                      content: Optional[str] = 'full',
+                      baselines: Optional[Dict[str, Converter]] = None) -> Evaluation:
+    """Convert the chosen pairs with ``converter`` (and each of ``baselines``, rows named
+    by :data:`BASELINE_ROWS`) and score every row of the table; ``content``: 'full' (every
+    content metric), 'cycle' (the cycle distance only) or None."""
+    baselines = baselines or {}
     speakers = judges.speaker.speakers
     pairs = choose_pairs(selection.probes, speakers, limits.pairs, limits.seed)
     probe_speakers = _speakers(selection.probes)
     by_speaker = {s: [i for i, p in enumerate(probe_speakers) if p == s] for s in speakers}
     target_probe = [by_speaker[t][n % len(by_speaker[t])] for n, (_, t) in enumerate(pairs)]
     target_labels = {s: speaker_labels(all_labels, s) for s in speakers}
-    converted = []
-    for i, target in pairs:
-        codes = converter.target_codes(target_labels[target])
-        converted.append(converter.convert_codes(recordings[selection.probes[i].path], codes))
+    converted = _convert_pairs(converter, selection, recordings, pairs, target_labels)
+    by_baseline = {name: _convert_pairs(other, selection, recordings, pairs, target_labels)
+                   for name, other in baselines.items()}
     sources = [probe_speakers[i] for i, _ in pairs]
     targets = [t for _, t in pairs]
     expected = [target_labels[t] for t in targets]
@@ -273,10 +310,14 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         'source': judges.probes[source_index],
         'source_vocoded': judges.probes_vocoded[source_index],
         'converted': judges.encoder.embed_utterances(converted),
+        **{name: judges.encoder.embed_utterances(outputs)
+           for name, outputs in by_baseline.items()},
         'target_vocoded': judges.probes_vocoded[target_probe],
         'target': judges.probes[target_probe]}
     rows = {name: score_row(judges, embeddings[name], sources, targets, expected)
-            for name in ROWS}
+            for name in ROWS if name in embeddings}
+    for row in rows.values():
+        row['directions'] = per_direction(row, sources, targets, judges.speaker.threshold)
     report = {
         'rows': rows,
         'pairs': [{'source': str(selection.probes[i].path), 'source_speaker': probe_speakers[i],
@@ -288,11 +329,39 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     if content:
         report['content'] = content_metrics(converter, selection, recordings, pairs, converted,
                                             target_labels, limits, content == 'full')
+        if content == 'full' and 'baseline' in baselines:
+            report['content'].update(baseline_distances(
+                baselines['baseline'], selection, recordings, pairs, by_baseline['baseline']))
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
                  'converted': converted[n],
+                 **({'baseline': by_baseline['baseline'][n]} if 'baseline' in by_baseline
+                    else {}),
                  'target': recordings[selection.probes[target_probe[n]].path]}
                 for n, (i, _) in enumerate(pairs[:limits.examples])]
-    return Evaluation(report, examples, converter.features)
+    return Evaluation(report, examples, converter.distance_config)
+
+
+def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs,
+                   target_labels: dict) -> list:
+    converted = []
+    for i, target in pairs:
+        codes = converter.target_codes(target_labels[target])
+        converted.append(converter.convert_codes(recordings[selection.probes[i].path], codes))
+    return converted
+
+
+def baseline_distances(baseline: Converter, selection: Selection, recordings, pairs,
+                       converted: list) -> dict:
+    """The baseline's cycle and identity log-spectral distances, as for the model."""
+    cycle, identity = [], []
+    for n, (i, _) in enumerate(pairs):
+        source = recordings[selection.probes[i].path]
+        own = baseline.target_codes(_labelled(selection.probes[i].labels))
+        cycle.append(cycle_distance(baseline, source, converted[n], own))
+        identity.append(conversion.log_spectral_distance(
+            source, baseline.convert_codes(source, own), baseline.distance_config))
+    return {'baseline_cycle_lsd': float(np.mean(cycle)),
+            'baseline_identity_lsd': float(np.mean(identity))}
 
 
 def content_metrics(converter: Converter, selection: Selection, recordings, pairs, converted,
@@ -300,7 +369,7 @@ def content_metrics(converter: Converter, selection: Selection, recordings, pair
     """Log-spectral distances to the source (cycle, identity, vocoder alone) and G's label
     sensitivity, mean |G(x, c_i) - G(x, c_j)| next to mean |G(x, c) - x| (``full``; else the
     cycle distance only)."""
-    config = converter.features
+    config = converter.distance_config
     vocoder = VocoderOnly.like(converter)
     lsd = {'cycle': [], 'identity': [], 'vocoder': []}
     for n, (i, _) in enumerate(pairs):
@@ -329,7 +398,7 @@ def cycle_distance(converter: Converter, source: np.ndarray, converted: np.ndarr
                    source_codes: np.ndarray) -> float:
     """Log-spectral distance (dB) of the source to its conversion converted back."""
     cycled = converter.convert_codes(converted, source_codes)
-    return conversion.log_spectral_distance(source, cycled, converter.features)
+    return conversion.log_spectral_distance(source, cycled, converter.distance_config)
 
 
 def _labelled(labels: dict) -> dict:
@@ -337,10 +406,7 @@ def _labelled(labels: dict) -> dict:
 
 
 def _sensitivity(converter: Converter, samples: np.ndarray, target_labels: dict) -> dict:
-    config = converter.features
-    left, right, _ = conversion.padding(len(samples), config)
-    padded = np.pad(audio.peak_normalize(samples), (left, right))
-    unit = features.to_unit(np.abs(features.band(features.stft(padded, config), config)), config)
+    unit = converter.kind.encode(samples).unit
     outputs = [conversion.to_cpu(converter.generate(unit, converter.target_codes(labels)))
                for labels in target_labels.values()]
     return label_sensitivity(outputs, unit)
@@ -352,12 +418,10 @@ def load_audio(utterances: Sequence[Utterance], config) -> Dict[Path, np.ndarray
     return {u.path: conversion.load_utterance(u.path, config) for u in utterances}
 
 
-def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
-                   snapshot: Optional[str] = None, gpu: int = -1,
-                   limits: Optional[Limits] = None) -> Evaluation:
-    """Judge the conversions of a run directory on a manifest's speech (see the module)."""
-    limits = dataclasses.replace(limits or Limits(), pairs=pairs)
-    converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu)
+def prepare(converter: Converter, run_dir: PathLike, manifest: PathLike,
+            limits: Limits) -> tuple:
+    """(corpus, selection, recordings, judges): the manifest read with the model's labels,
+    the utterances each judge uses, their audio, and the judges fitted on real speech."""
     schema = converter.config.labels
     corpus = read_manifest(manifest, schema)
     selection = select_utterances(corpus, run_dir, limits, str(manifest))
@@ -365,8 +429,19 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
     recordings = load_audio(list({u.path: u for u in used}.values()), converter.features)
     classes = {group.name: list(group.classes) for group in schema.groups}
     judges = build_judges(VocoderOnly.like(converter), selection, recordings, classes)
+    return corpus, selection, recordings, judges
+
+
+def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
+                   snapshot: Optional[str] = None, gpu: int = -1,
+                   limits: Optional[Limits] = None) -> Evaluation:
+    """Judge the conversions of a run directory on a manifest's speech (see the module)."""
+    limits = dataclasses.replace(limits or Limits(), pairs=pairs)
+    converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu)
+    corpus, selection, recordings, judges = prepare(converter, run_dir, manifest, limits)
     evaluation = judge_conversions(converter, judges, selection, recordings, limits,
-                                   corpus.utterances)
+                                   corpus.utterances,
+                                   baselines=baselines_for(converter, selection.classifier_train))
     weights = find_weights(run_dir, snapshot, 'gen')
     evaluation.report = {
         'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),
@@ -382,6 +457,17 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
         **evaluation.report,
     }
     return evaluation
+
+
+def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str, Converter]:
+    """The F0-only and baseline converters of :data:`BASELINE_ROWS`: with a world model's
+    own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
+    config = converter.config
+    schema = config.labels
+    codes = np.stack([schema.codes(_labelled(u.labels)) for u in fit_on]) if fit_on else None
+    config = baseline.fit_model_config(config, [u.path for u in fit_on], codes)
+    return {'f0_only': baseline.BaselineConverter(config, 'F0 only', mode='f0'),
+            'baseline': baseline.BaselineConverter(config, 'baseline')}
 
 
 def evaluate_run(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,

@@ -19,14 +19,15 @@ import matplotlib
 import numpy as np
 
 from chainer_vc import audio, features
-from chainer_vc.evaluation import ROW_TITLES, ROWS, Evaluation
+from chainer_vc.evaluation import ROW_TITLES, ROWS, Evaluation, worse_direction
 from chainer_vc.files import write_text_atomic
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
-EXAMPLE_ROLES = ('source', 'converted', 'target')
-ROLE_TITLES = {'source': 'source', 'converted': 'converted', 'target': 'real target speaker'}
+EXAMPLE_ROLES = ('source', 'baseline', 'converted', 'target')
+ROLE_TITLES = {'source': 'source', 'baseline': 'baseline (no training)', 'converted': 'converted',
+               'target': 'real target speaker'}
 
 
 def write(out: Path, evaluation: Evaluation, command: str,
@@ -61,15 +62,16 @@ def table_rows(report: dict) -> tuple:
     groups = list(report['judge2']['ceiling'])
     threshold = report['judge1']['threshold']
     header = (['', 'cos to target', 'cos to source', 'margin', 'target accepted',
-               f'verified (cos >= {threshold:.3f})']
+               'worse direction', f'verified (cos >= {threshold:.3f})']
               + [f'judge 2: {g} (ceiling {_percent(report["judge2"]["ceiling"][g])})'
                  for g in groups])
     rows = []
-    for name in ROWS:
+    for name in (name for name in ROWS if name in report['rows']):
         row = report['rows'][name]
         rows.append([ROW_TITLES[name], _number(row['similarity_target']),
                      _number(row['similarity_source']), _number(row['similarity_margin']),
-                     _percent(row['target_accepted']), _percent(row['verified'])]
+                     _percent(row['target_accepted']), _percent(worse_direction(row)),
+                     _percent(row['verified'])]
                     + [_percent(row['judge2'].get(g)) for g in groups])
     return header, rows
 
@@ -107,6 +109,10 @@ def content_rows(report: dict) -> list:
             ('identity conversion (to its own speaker) log-spectral distance (dB)',
              _number(content['identity_lsd'])),
             ('vocoder path alone, log-spectral distance (dB)', _number(content['vocoder_lsd'])),
+            *[(f'baseline (no training): {what} log-spectral distance (dB)',
+               _number(content[key])) for what, key in (
+                  ('cycle', 'baseline_cycle_lsd'), ('identity conversion', 'baseline_identity_lsd'))
+              if key in content],
             ('label sensitivity: mean |G(x, c_i) - G(x, c_j)|',
              f'{content["label_sensitivity"]:.4f}'),
             ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}')]
@@ -203,7 +209,7 @@ def write_examples(out: Path, examples: Sequence[dict],
     written = []
     for n, example in enumerate(examples):
         files = {'pair': example['pair']}
-        for role in EXAMPLE_ROLES:
+        for role in (role for role in EXAMPLE_ROLES if role in example):
             stem = f'{n}_{role}'
             audio.save(out / 'audio' / f'{stem}.wav', example[role], config.sample_rate)
             plot_spectrogram(example[role], out / 'spectrograms' / f'{stem}.png',
@@ -226,7 +232,7 @@ def listening_page(report: dict, examples: Sequence[dict]) -> str:
     for n, example in enumerate(examples):
         pair = example['pair']
         cells = []
-        for role in EXAMPLE_ROLES:
+        for role in (role for role in EXAMPLE_ROLES if role in example):
             wav, png = example[role]
             cells.append(
                 f'<td class="{role}"><div class="role">{html.escape(ROLE_TITLES[role])}</div>'
@@ -234,7 +240,8 @@ def listening_page(report: dict, examples: Sequence[dict]) -> str:
                 f'<img src="{html.escape(png)}" alt="{html.escape(role)} spectrogram"></td>')
         title = (html.escape(f'{pair["source_speaker"]} ({Path(pair["source"]).name})')
                  + ' &rarr; ' + html.escape(pair['target_speaker']))
-        cards.append(f'<tr class="example" id="example-{n}"><th colspan="3">{title}</th></tr>'
+        cards.append(f'<tr class="example" id="example-{n}">'
+                     f'<th colspan="{len(cells)}">{title}</th></tr>'
                      f'<tr>{"".join(cells)}</tr>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -10,7 +10,7 @@ import matplotlib
 import numpy as np
 from chainer.training import extensions, triggers
 
-from chainer_vc import audio, conversion, features
+from chainer_vc import audio, conversion, feature_kinds
 from chainer_vc.labels import LabelSchema
 
 matplotlib.use('Agg')
@@ -108,10 +108,11 @@ class SampleReport(chainer.training.Extension):
     priority = PRIORITY_SAMPLES
 
     def __init__(self, generator, dataset, schema: LabelSchema, n_samples: int = 2,
-                 n_targets: int = 3, seed: int = 0):
+                 n_targets: int = 3, seed: int = 0, kind=None):
         self._generator = generator
         self._schema = schema
         self._config = dataset.config
+        self._kind = kind or feature_kinds.build(dataset.config, schema)
         rng = np.random.default_rng(seed)
         combinations = dataset.label_combinations()
         picks = [_pick_utterance(dataset.codes, combination, rng)
@@ -131,27 +132,24 @@ class SampleReport(chainer.training.Extension):
         return '+'.join(f'{k}={v}' for k, v in self._schema.describe(codes).items())
 
     def _sample_row(self, segment, source_codes, out: Path, stem: str) -> list:
-        config, xp = self._config, self._generator.xp
-        spectrum = features.stft(segment, config)
-        unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
+        xp = self._generator.xp
+        unit, to_audio = self._kind.window_sample(segment)
         x = xp.asarray(unit[None, None])
         source_labels = xp.asarray(self._schema.generator_input(source_codes[None]))
-        row = [('input ' + self._target_name(source_codes), unit)]
+        row = [('input ' + self._target_name(source_codes), unit, None)]
         with chainer.using_config('train', False), chainer.no_backprop_mode():
             for codes in self._target_codes:
                 fake = self._generator(x, xp.asarray(self._schema.generator_input(codes[None])))
                 row.append(('to ' + self._target_name(codes),
-                            conversion.to_cpu(fake.array[0, 0])))
+                            conversion.to_cpu(fake.array[0, 0]), codes))
             cycle = self._generator(fake, source_labels)
             row.append(('cycle from ' + self._target_name(self._target_codes[-1]),
-                        conversion.to_cpu(cycle.array[0, 0])))
-        options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE)
-        for index, (title, patch) in enumerate(row):
+                        conversion.to_cpu(cycle.array[0, 0]), None))
+        for index, (title, patch, codes) in enumerate(row):
             name = 'input' if index == 0 else _file_safe(title)
-            waveform = conversion.reconstruct(patch, spectrum, config, options)
-            audio.save(out / f'{stem}_{name}.wav', conversion.to_cpu(waveform),
-                       config.sample_rate)
-        return row
+            audio.save(out / f'{stem}_{name}.wav', to_audio(patch, codes),
+                       self._config.sample_rate)
+        return [(title, patch) for title, patch, _ in row]
 
     def _plot(self, rows: Sequence[list], path: Path, iteration: int):
         n_rows, n_cols = len(rows), len(rows[0])

@@ -190,14 +190,24 @@ def _leaky_relu(x):
     return F.leaky_relu(x, slope=0.2)
 
 
+DIS_CONDITIONINGS = ('none', 'projection')
+
+
 class Discriminator(chainer.Chain):
     """D(x) -> (feature (B, 1024, 4, 4), classification (B, class_size),
-    adversarial (B, 1, 4, 4)) for x (B, 1, frames, 256)."""
+    adversarial (B, 1, 4, 4)) for x (B, 1, frames, 256).
+
+    ``projection_size`` > 0 (an option; the seed's critic is unconditional): a projection
+    critic (Miyato & Koyama 2018, as StarGAN-VC2 conditions its critic). D(x, c) adds
+    <embed(c), feature> at every position of the adversarial map, so the critic judges
+    whether x is real speech *of the labels c*, not just real speech."""
 
     def __init__(self, class_size: int, frames: int = 64,
-                 channels: Sequence[int] = (32, 64, 128, 256, 512, 1024)):
+                 channels: Sequence[int] = (32, 64, 128, 256, 512, 1024),
+                 projection_size: int = 0):
         super().__init__()
         self.n_convs = len(channels)
+        self.conditional = projection_size > 0
         with self.init_scope():
             height, in_channels = frames, 1
             for i, out_channels in enumerate(channels, start=1):
@@ -214,6 +224,8 @@ class Discriminator(chainer.Chain):
             # Pad 0, not the log's 1: pad 1 gives 3 x 3, the log's own output is 1 x 1.
             self.clazz = L.Convolution2D(in_channels, class_size, 4, 1, 0)
             self.discriminate = L.Convolution2D(in_channels, 1, 3, 1, 1)
+            if self.conditional:
+                self.embed = L.Linear(projection_size, in_channels, nobias=True)
 
     def features(self, x):
         h = x
@@ -221,8 +233,16 @@ class Discriminator(chainer.Chain):
             h = getattr(self, f'conv{i}')(h)
         return h
 
-    def forward(self, x):
+    def forward(self, x, c=None):
+        """``c``: the labels x is judged as (generator-input form); only a projection
+        critic takes them."""
         feature = self.features(x)
         # A feature map larger than 4 x 4 (longer inputs) gives a map of class scores: average it.
         classification = F.mean(self.clazz(feature), axis=(2, 3))
-        return feature, classification, self.discriminate(feature)
+        adversarial = self.discriminate(feature)
+        if self.conditional:
+            if c is None:
+                raise ValueError('a projection critic judges x with its labels: D(x, c)')
+            embedded = F.broadcast_to(self.embed(c)[:, :, None, None], feature.shape)
+            adversarial = adversarial + F.sum(embedded * feature, axis=1, keepdims=True)
+        return feature, classification, adversarial

@@ -8,7 +8,8 @@
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
 
 The Generator's label conditioning and normalisation are options (``gen_conditioning``,
-``gen_norm``); every preset has the seed's ('bottleneck', 'batch') by default.
+``gen_norm``), and so is the critic's (``dis_conditioning``); every preset has the seed's
+('bottleneck', 'batch', 'none') by default.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Preset:
     description: str = ''
     gen_conditioning: str = 'bottleneck'
     gen_norm: str = 'batch'
+    dis_conditioning: str = 'none'
 
     def __post_init__(self):
         object.__setattr__(self, 'gen_channels', tuple(self.gen_channels))

@@ -17,6 +17,7 @@ import chainer
 import numpy as np
 
 from chainer_vc.errors import InputError
+from chainer_vc import world
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.files import NPZ_DAMAGE_ERRORS, error_summary, write_text_atomic
 from chainer_vc.labels import LabelSchema
@@ -42,8 +43,9 @@ class ModelConfig:
                          self.preset.gen_norm)
 
     def build_discriminator(self) -> Discriminator:
+        projection = self.labels.input_size if self.preset.dis_conditioning == 'projection' else 0
         return Discriminator(self.labels.class_size, self.features.frames,
-                             self.preset.dis_channels)
+                             self.preset.dis_channels, projection)
 
     def to_dict(self) -> dict:
         return {'format': FORMAT, 'preset': self.preset.to_dict(),
@@ -53,7 +55,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: Mapping) -> 'ModelConfig':
         return cls(Preset.from_dict(data['preset']),
-                   SpectrogramConfig.from_dict(data['features']),
+                   feature_config_from_dict(data['features']),
                    LabelSchema.from_dict(data['labels']), data.get('training', {}))
 
     def save(self, run_dir: Union[str, Path]) -> Path:
@@ -73,6 +75,15 @@ class ModelConfig:
             return cls.from_dict(data)
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(f'{path}: not a valid model description ({error})') from None
+
+
+def feature_config_from_dict(data: Mapping):
+    """A model.json's ``features``: the seed's spectrogram unless it names another kind
+    (spectrogram configs carry no ``kind``: models trained before kinds existed load as
+    they are, weights included)."""
+    if data.get('kind') == world.KIND:
+        return world.WorldConfig.from_dict(data)
+    return SpectrogramConfig.from_dict(data)
 
 
 def weights_saver(features: SpectrogramConfig):

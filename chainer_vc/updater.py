@@ -70,14 +70,22 @@ def wasserstein_distance(adv_real, adv_fake):
     return F.mean(adv_real) - F.mean(adv_fake)
 
 
-def gradient_penalty(discriminator, x_mid):
-    """mean over the batch of (||dD_adv(x_mid)/dx_mid||_2 - 1)^2, with double backprop."""
+def gradient_penalty(discriminator, x_mid, labels=None):
+    """mean over the batch of (||dD_adv(x_mid)/dx_mid||_2 - 1)^2, with double backprop
+    (``labels``: what a projection critic judges x_mid as)."""
     x_mid = chainer.Variable(x_mid)
-    _, _, adv = discriminator(x_mid)
+    _, _, adv = judge(discriminator, x_mid, labels)
     grad, = chainer.grad([F.sum(adv)], [x_mid], enable_double_backprop=True)
     # The 1e-12 keeps the square root differentiable where a gradient is exactly zero.
     norm = F.sqrt(F.sum(F.square(grad), axis=(1, 2, 3)) + 1e-12)
     return F.mean(F.square(norm - 1.0))
+
+
+def judge(discriminator, x, labels):
+    """D(x), with the labels x is judged as where the critic is a projection critic."""
+    if getattr(discriminator, 'conditional', False):
+        return discriminator(x, labels)
+    return discriminator(x)
 
 
 def classification_loss(logits, target):
@@ -179,11 +187,13 @@ class StarGANUpdater(training.StandardUpdater):
     def update_discriminator(self, batch: dict, fake):
         """WGAN critic loss + lambda_gp x gradient penalty + classification of x_real."""
         dis, config, xp = self.dis, self.config, self.dis.xp
-        _, cls_real, adv_real = dis(batch['x_real'])
-        _, _, adv_fake = dis(fake)
+        _, cls_real, adv_real = judge(dis, batch['x_real'], batch['c_real'])
+        _, _, adv_fake = judge(dis, fake, batch['c_fake'])
         wasserstein = wasserstein_distance(adv_real, adv_fake)
         epsilon = self.interpolation_weights(len(fake), fake.dtype, xp)
-        penalty = gradient_penalty(dis, epsilon * fake + (1 - epsilon) * batch['x_orig'])
+        # A projection critic judges the blend as the fake's target.
+        penalty = gradient_penalty(dis, epsilon * fake + (1 - epsilon) * batch['x_orig'],
+                                   batch['c_fake'])
         loss_cls = classification_loss(cls_real, batch['t_real'])
         terms = {'dis/wasserstein': (wasserstein, -1.0), 'dis/loss_gp': (penalty, config.lambda_gp),
                  'dis/loss_cls': (loss_cls, config.lambda_cls)}
@@ -203,7 +213,7 @@ class StarGANUpdater(training.StandardUpdater):
     def update_generator(self, batch: dict, fake):
         """Adversarial + classification of the fake + cycle reconstruction + feature matching."""
         gen, dis, config = self.gen, self.dis, self.config
-        feature_fake, cls_fake, adv_fake = dis(fake)
+        feature_fake, cls_fake, adv_fake = judge(dis, fake, batch['c_fake'])
         with chainer.no_backprop_mode():
             feature_orig = dis.features(batch['x_orig'])
         terms = {

@@ -65,6 +65,55 @@ def write_voice(path: Path, seconds: float, f0: float, sample_rate: int = 16000,
     return path
 
 
+def formant_voice(seconds: float, f0: float, formant_scale: float = 1.0,
+                  sample_rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """:func:`voice` with a vocal tract: harmonics weighted by three resonances (500, 1500,
+    2500 Hz, times ``formant_scale``), so that speakers differ in envelope as well as F0."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    pitch = f0 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t + rng.uniform(0, 6)))
+    phase = 2 * np.pi * np.cumsum(pitch) / sample_rate
+    signal = np.zeros_like(t)
+    for k in range(1, int(sample_rate / 2 / f0)):
+        frequency = k * f0
+        gain = sum(1 / (1 + ((frequency - centre * formant_scale) / (80 * formant_scale)) ** 2)
+                   for centre in (500, 1500, 2500))
+        signal += (gain + 0.01) * np.sin(k * phase)
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 3 * t + rng.uniform(0, 6))
+    signal = signal * envelope + 0.01 * rng.standard_normal(len(t))
+    return (0.5 * signal / np.max(np.abs(signal))).astype(np.float32)
+
+
+# Speakers of the world-kind tests: (sex, F0, formant scale).
+FORMANT_SPEAKERS = {'deep': ('male', 110.0, 1.0), 'bright': ('female', 220.0, 1.3)}
+
+
+def make_formant_corpus(root: Path, files_per_speaker: int = 3, seconds: float = 2.0,
+                        speakers: dict = FORMANT_SPEAKERS) -> Path:
+    """Speakers of :func:`formant_voice` at 16 kHz and a manifest with path,speaker,sex."""
+    lines = ['path,speaker,sex']
+    for s, (speaker, (sex, f0, scale)) in enumerate(speakers.items()):
+        for i in range(files_per_speaker):
+            name = f'{speaker}/{speaker}_{i}.wav'
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            samples = formant_voice(seconds, f0 * (1 + 0.02 * i), scale, seed=10 * s + i)
+            soundfile.write(str(path), samples, 16000)
+            lines.append(f'{name},{speaker},{sex}')
+    manifest = root / 'manifest.csv'
+    manifest.write_text('\n'.join(lines) + '\n')
+    return manifest
+
+
+@pytest.fixture(autouse=True, scope='session')
+def analysis_cache(tmp_path_factory):
+    """The world kind's analysis cache in a temporary folder, for this process and the
+    commands the tests start."""
+    import os
+    os.environ['CHAINER_VC_CACHE'] = str(tmp_path_factory.mktemp('analysis_cache'))
+    return Path(os.environ['CHAINER_VC_CACHE'])
+
+
 REPO = Path(__file__).resolve().parents[1]
 SPEAKERS = {'low': ('male', 120.0), 'high': ('female', 240.0)}
 # The corpus of the trained fixture model: three speakers, two sexes.
@@ -106,5 +155,26 @@ def tiny_run(tmp_path_factory) -> Path:
          '--iterations', str(TRAINED_ITERATIONS), '--snapshot-interval', '1i',
          '--log-interval', '1i', '--plot-interval', '1000i', '--sample-interval', '1000i',
          '--no-progress'], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+WORLD_ITERATIONS = 2
+
+
+@pytest.fixture(scope='session')
+def world_run(tmp_path_factory) -> Path:
+    """A run directory of the `tiny` preset on the world features, trained by train.py for
+    a few iterations on :data:`FORMANT_SPEAKERS`. Treat as read-only."""
+    root = tmp_path_factory.mktemp('world_run')
+    manifest = make_formant_corpus(root / 'corpus', files_per_speaker=3)
+    out = root / 'run'
+    result = subprocess.run(
+        [sys.executable, str(REPO / 'train.py'), '--gpu', '-1', '--preset', 'tiny',
+         '--features', 'world', '--batchsize', '2', '--manifest', str(manifest),
+         '--out', str(out), '--iterations', str(WORLD_ITERATIONS), '--snapshot-interval', '1i',
+         '--log-interval', '1i', '--plot-interval', '1000i', '--sample-interval', '2i',
+         '--heldout-fraction', '0', '--no-progress'],
+        capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 0, result.stderr
     return out

@@ -450,3 +450,14 @@ def test_command_line_error_is_one_line_and_exit_2(tmp_path, fake_debian, monkey
     captured = capsys.readouterr()
     assert captured.out == ''
     assert captured.err.startswith('error: ') and captured.err.count('\n') == 1
+
+
+def test_build_manifest_of_another_dub_keeps_its_own_language(tmp_path):
+    sound = tmp_path / 'extracted' / fillets.SOUND_DIR
+    for name in ('city/nl/vit-m-hlava.ogg', 'city/nl/vit-v-oko.ogg', 'city/cs/vit-m-oko.ogg',
+                 'city/nl/vit-x-krab.ogg'):
+        audio(sound / name, rate=22050, channels=1, seconds=0.5)
+    corpus = fillets.build_manifest(tmp_path / 'extracted', tmp_path / 'm.csv', language='nl')
+    assert sorted((u.path.parent.name, u.labels['speaker']) for u in corpus.utterances) == [
+        ('nl', 'big_fish'), ('nl', 'small_fish')]
+    assert fillets.package('nl') == 'fillets-ng-data-nl'

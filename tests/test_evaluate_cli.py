@@ -57,7 +57,15 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert report['judge1']['identification']['real_vocoded'] == 1.0
     assert 0 <= report['judge1']['equal_error_rate'] <= 0.5
     assert set(report['judge2']['ceiling']) == {'speaker', 'sex'}
+    # The signal-processing rows move the voices (they differ in pitch alone) towards the
+    # target; per direction, every row says how many pairs it holds.
+    for name in evaluation.BASELINE_ROWS:
+        assert report['rows'][name]['similarity_margin'] > \
+            report['rows']['source_vocoded']['similarity_margin']
+    for row in report['rows'].values():
+        assert sum(d['n'] for d in row['directions'].values()) == PAIRS
     content = report['content']
+    assert content['baseline_cycle_lsd'] > 0 and content['baseline_identity_lsd'] > 0
     assert content['vocoder_lsd'] < content['identity_lsd']  # G, barely trained, changes a lot
     assert content['label_sensitivity'] > 0 and content['change_from_input'] > 0
     assert 'target accepted' in result.stdout
@@ -79,8 +87,9 @@ def test_plots_and_examples_are_written(evaluated):
     for name in ('confusion.png', 'similarity.png'):
         image = matplotlib.image.imread(out / name)
         assert image.shape[0] > 100 and image.std() > 0.05
-    assert len(list((out / 'audio').glob('*.wav'))) == 3 * EXAMPLES
-    assert len(list((out / 'spectrograms').glob('*.png'))) == 3 * EXAMPLES
+    # Source, baseline, converted and real target of each example.
+    assert len(list((out / 'audio').glob('*.wav'))) == 4 * EXAMPLES
+    assert len(list((out / 'spectrograms').glob('*.png'))) == 4 * EXAMPLES
 
 
 def _chromium():
@@ -103,10 +112,11 @@ def test_listening_page_renders_in_chromium(evaluated, tmp_path):
     dom = _render(page, tmp_path, '--dump-dom')
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert html.count('<audio') == 3 * EXAMPLES
+    assert html.count('<audio') == 4 * EXAMPLES
     assert html.count('class="example"') == EXAMPLES
     assert 'converted' in html and '(ceiling)' in html
-    for source in ('audio/0_source.wav', 'audio/0_converted.wav', 'audio/0_target.wav',
+    for source in ('audio/0_source.wav', 'audio/0_baseline.wav', 'audio/0_converted.wav',
+                   'audio/0_target.wav',
                    'spectrograms/1_converted.png'):
         assert f'src="{source}"' in html and (out / source).is_file()
     shot = tmp_path / 'page.png'

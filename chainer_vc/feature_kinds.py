@@ -1,0 +1,256 @@
+"""Feature kinds: what G sees, and how it becomes sound again. One object per kind.
+
+- ``spectrogram`` (the seed's, the default): |FFT| bins 1..256 in [0, 1]; sound by
+  Griffin-Lim from the source's phase (:mod:`chainer_vc.features`, :mod:`.conversion`).
+- ``world``: the WORLD vocoder's spectral envelope on 256 bins; F0 converted outside G
+  by the log-Gaussian transform; the source's aperiodicity (:mod:`chainer_vc.world`).
+
+Everything that turns audio into G's tensor or back (training data, conversion, the
+judges' vocoder row, training samples) asks :func:`build` for the kind of its model's
+config, and calls the same four methods: ``dataset``, ``fit``, ``encode``, ``decode``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any, Callable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from chainer_vc import audio, conversion, dataset as datasets, features, world
+from chainer_vc.errors import InputError
+from chainer_vc.features import SpectrogramConfig
+from chainer_vc.world import WorldConfig
+
+KINDS = ('spectrogram', world.KIND)
+FeatureConfig = Union[SpectrogramConfig, WorldConfig]
+
+
+def kind_name(config: FeatureConfig) -> str:
+    return getattr(config, 'kind', 'spectrogram')
+
+
+@dataclasses.dataclass
+class Encoded:
+    """An utterance ready for G: ``unit`` (frames, bins) in [0, 1], frames a multiple of
+    8, and what the kind needs to turn G's output back into sound."""
+    unit: np.ndarray
+    state: Any
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class SpectrogramKind:
+    """The seed's features; conversion as :mod:`chainer_vc.conversion` describes it."""
+
+    def __init__(self, config: SpectrogramConfig,
+                 options: 'conversion.ReconstructionOptions' = None, device=None):
+        self.config = config
+        self.options = options or conversion.ReconstructionOptions()
+        self.device = device
+
+    def fit(self, paths: Sequence, codes: np.ndarray, schema, warn=_warn) -> SpectrogramConfig:
+        """Nothing to fit: the [0, 1] mapping is fixed."""
+        return self.config
+
+    def dataset(self, paths, codes, schema, seed=None, warn=_warn):
+        return datasets.SpectrogramDataset(paths, codes, schema, self.config, seed, warn=warn)
+
+    @property
+    def distance_config(self) -> SpectrogramConfig:
+        """The spectrogram log-spectral distances are measured on."""
+        return self.config
+
+    def check(self, samples: np.ndarray) -> None:
+        conversion.check_utterance(samples, self.config)
+
+    def encode(self, samples: np.ndarray) -> Encoded:
+        config = self.config
+        self.check(samples)
+        left, right, _ = conversion.padding(len(samples), config)
+        # The seed peak-normalises each 17152-sample segment; a whole utterance, once.
+        padded = np.pad(audio.peak_normalize(samples), (left, right))
+        spectrum = features.stft(padded, config)
+        unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
+        return Encoded(unit, (spectrum, left, samples))
+
+    def decode(self, unit: np.ndarray, encoded: Encoded, target_codes=None,
+               source_codes=None) -> np.ndarray:
+        spectrum, left, samples = encoded.state
+        if self.device is not None:
+            spectrum = self.device.send(spectrum)
+        waveform = conversion.reconstruct(unit, spectrum, self.config, self.options)
+        return conversion.restore_loudness(
+            conversion.to_cpu(waveform)[left:left + len(samples)], samples)
+
+    def window_sample(self, segment: np.ndarray) -> Tuple[np.ndarray, Callable]:
+        """A training window's unit, and ``to_audio(unit, target_codes)`` for samples/."""
+        spectrum = features.stft(segment, self.config)
+        unit = features.to_unit(np.abs(features.band(spectrum, self.config)), self.config)
+        options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE)
+
+        def to_audio(patch, target_codes=None):
+            return conversion.to_cpu(conversion.reconstruct(patch, spectrum, self.config,
+                                                            options))
+        return unit, to_audio
+
+
+@dataclasses.dataclass
+class _WorldState:
+    analysis: world.Analysis
+    frames: int
+    samples: np.ndarray
+
+
+class WorldKind:
+    """WORLD's envelope for G; F0 by the log-Gaussian transform; aperiodicity kept."""
+
+    def __init__(self, config: WorldConfig, options=None, device=None,
+                 source_statistics: Optional[Tuple[float, float]] = None):
+        self.config = config
+        # (mean, std) of the source's ln F0; None: measured on each input utterance.
+        self.source_statistics = source_statistics
+
+    # ------------------------------------------------------------------ training
+
+    def analyses(self, paths: Sequence, warn=_warn) -> list:
+        """Cached F0 and envelope of each file; None for unusable files (reported)."""
+        found = []
+        for path in paths:
+            try:
+                found.append(world.cached_analysis(path, self.config, self._load, warn))
+            except InputError as error:
+                warn(f'skipped: {error}')
+                found.append(None)
+        return found
+
+    def _load(self, path) -> np.ndarray:
+        samples, _ = audio.load(path, self.config.sample_rate)
+        if float(np.max(np.abs(samples))) < datasets.SILENT_FILE_PEAK:
+            raise InputError(f'{path}: the audio is silent')
+        return audio.peak_normalize(samples)
+
+    def fit(self, paths: Sequence, codes: np.ndarray, schema, warn=_warn) -> WorldConfig:
+        """The config with the training corpus's statistics (itself when it has them)."""
+        if self.config.fitted:
+            return self.config
+        analyses = self.analyses(paths, warn)
+        kept = [i for i, a in enumerate(analyses) if a is not None]
+        if not kept:
+            raise InputError(f'none of the corpus\'s {len(paths)} audio files is usable')
+        return world.fit_statistics(self.config, [analyses[i] for i in kept],
+                                    np.asarray(codes)[kept], schema)
+
+    def dataset(self, paths, codes, schema, seed=None, warn=_warn):
+        analyses = self.analyses(paths, warn)
+        kept = [i for i, a in enumerate(analyses) if a is not None]
+        if not kept:
+            raise InputError(f'none of the corpus\'s {len(paths)} audio files is usable '
+                             '(all unreadable or silent)')
+        return datasets.EnvelopeDataset(
+            [paths[i] for i in kept], [self.config.to_unit(analyses[i].log_envelope)
+                                       for i in kept],
+            [analyses[i].speech_frames for i in kept], np.asarray(codes)[kept], schema,
+            self.config, seed, self)
+
+    # ---------------------------------------------------------------- conversion
+
+    @property
+    def distance_config(self) -> SpectrogramConfig:
+        """Log-spectral distances on the seed's spectrogram (0-4 kHz), whatever the kind,
+        so that they compare across kinds."""
+        return SpectrogramConfig(sample_rate=self.config.sample_rate)
+
+    def check(self, samples: np.ndarray) -> None:
+        conversion.check_utterance(samples, self.config)
+
+    def encode(self, samples: np.ndarray) -> Encoded:
+        self.check(samples)
+        analysis = world.analyze(audio.peak_normalize(samples), self.config)
+        frames = len(analysis.f0)
+        multiple = conversion.FRAME_MULTIPLE
+        padded = -(-frames // multiple) * multiple
+        unit = self.config.to_unit(analysis.log_envelope)
+        unit = np.pad(unit, ((0, padded - frames), (0, 0)), mode='edge')
+        return Encoded(unit, _WorldState(analysis, frames, samples))
+
+    def decode(self, unit: np.ndarray, encoded: Encoded, target_codes=None,
+               source_codes=None) -> np.ndarray:
+        """G's envelope, the source's F0 moved to the target's statistics (unchanged when
+        ``target_codes`` is None), the source's aperiodicity."""
+        log_envelope = self.config.to_log_envelope(np.asarray(unit)[:encoded.state.frames])
+        return self.decode_envelope(log_envelope, encoded, target_codes, source_codes)
+
+    def decode_envelope(self, log_envelope: np.ndarray, encoded: Encoded, target_codes=None,
+                        source_codes=None) -> np.ndarray:
+        """:meth:`decode` from an ln envelope (frames, bins) rather than G's [0, 1]."""
+        state = encoded.state
+        f0 = self.target_f0(state.analysis.f0, target_codes, source_codes,
+                            state.analysis.speech_frames)
+        waveform = world.synthesize(f0, log_envelope, state.analysis.aperiodicity, self.config)
+        waveform = np.pad(waveform, (0, max(0, len(state.samples) - len(waveform))))
+        return conversion.restore_loudness(waveform[:len(state.samples)], state.samples)
+
+    def target_f0(self, f0: np.ndarray, target_codes, source_codes=None,
+                  speech: Optional[np.ndarray] = None) -> np.ndarray:
+        """F0 moved to the target's statistics from the named source class's, else from
+        ``f0``'s own (voiced frames; ``speech``: which frames are speech, not silence)."""
+        if target_codes is None:
+            return f0
+        target = self.statistics_of(target_codes)
+        if source_codes is not None:
+            named = self.statistics_of(source_codes)
+            source = (named['log_f0_mean'], named['log_f0_std'])
+        else:
+            source = self.source_statistics or world.log_f0_statistics(f0, speech)
+        if source is None:
+            _warn('warning: the input has no voiced frames (whispered or unvoiced): its F0 is '
+                  'left as it is; the envelope is converted')
+            return f0
+        return world.convert_f0(f0, source, (target['log_f0_mean'], target['log_f0_std']))
+
+    def statistics_of(self, codes) -> dict:
+        """The statistics of the most specific labelled group of ``codes`` (the schema's
+        order: speaker before sex, ...); InputError when the corpus had none for it."""
+        schema = self._schema
+        described = schema.describe(codes)
+        for group in schema.groups:
+            if group.name in described:
+                entry = self.config.class_statistics(group.name, described[group.name])
+                if entry is None:
+                    raise InputError(f'{group.name}={described[group.name]}: the training '
+                                     'corpus gave no F0 statistics for it (too little voiced '
+                                     'speech)')
+                return entry
+        raise InputError('the target names no label class (give e.g. speaker=NAME)')
+
+    def with_schema(self, schema) -> 'WorldKind':
+        self._schema = schema
+        return self
+
+    # ------------------------------------------------------------------- samples
+
+    def window_sample(self, segment: np.ndarray) -> Tuple[np.ndarray, Callable]:
+        analysis = world.analyze(segment, self.config)
+        frames = min(len(analysis.f0), self.config.frames)
+        unit = self.config.to_unit(analysis.log_envelope[:frames])
+        unit = np.pad(unit, ((0, self.config.frames - frames), (0, 0)), mode='edge')
+
+        def to_audio(patch, target_codes=None):
+            f0 = analysis.f0
+            if target_codes is not None:
+                f0 = self.target_f0(f0, target_codes, speech=analysis.speech_frames)
+            envelope = self.config.to_log_envelope(np.asarray(patch))
+            envelope = np.pad(envelope, ((0, max(0, len(f0) - len(envelope))), (0, 0)),
+                              mode='edge')[:len(f0)]
+            return world.synthesize(f0, envelope, analysis.aperiodicity, self.config)
+        return unit, to_audio
+
+
+def build(config: FeatureConfig, schema=None, options=None, device=None, **kwargs):
+    """The kind object of a feature config (``schema``: the model's labels, for targets)."""
+    if kind_name(config) == world.KIND:
+        return WorldKind(config, options, device, **kwargs).with_schema(schema)
+    return SpectrogramKind(config, options, device)

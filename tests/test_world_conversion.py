@@ -1,0 +1,206 @@
+"""The world kind end to end: train.py --features world, conversion, the baseline, bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from chainer_vc import baseline, feature_kinds, world
+from chainer_vc.conversion import Converter
+from chainer_vc.corpus import read_manifest
+from chainer_vc.errors import InputError
+from chainer_vc.run_directory import ModelConfig, load_generator
+from conftest import FORMANT_SPEAKERS, REPO, WORLD_ITERATIONS, formant_voice, make_formant_corpus
+
+
+def median_f0(samples):
+    analysis = world.analyze(samples, world.WorldConfig(), aperiodicity=False)
+    return float(np.median(analysis.f0[analysis.f0 > 0]))
+
+
+def run(script, *args, timeout=300):
+    return subprocess.run([sys.executable, str(REPO / script), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def test_world_run_records_its_kind_and_statistics(world_run):
+    config = ModelConfig.load(world_run)
+    features = config.features
+    assert isinstance(features, world.WorldConfig) and features.fitted
+    data = json.loads((world_run / 'model.json').read_text())['features']
+    assert data['kind'] == 'world' and data['f0_method'] == 'dio' and data['axis'] == 'mel'
+    assert len(data['statistics']['bin_mean']) == 256
+    speakers = data['statistics']['classes']['speaker']
+    assert set(speakers) == set(FORMANT_SPEAKERS)
+    # Each speaker's ln F0 mean is its own voice's (110 and 220 Hz, within the files' 2 %).
+    for name, (_, f0, _) in FORMANT_SPEAKERS.items():
+        assert np.exp(speakers[name]['log_f0_mean']) == pytest.approx(f0 * 1.02, rel=0.05)
+    assert (world_run / f'gen_iter_{WORLD_ITERATIONS}.npz').is_file()
+    assert list((world_run / 'samples').glob('iter_2/*.wav'))
+    generator, loaded = load_generator(world_run)
+    assert loaded.features == features
+
+
+def test_world_dataset_windows_are_the_seed_shape(world_run, tmp_path):
+    config = ModelConfig.load(world_run)
+    manifest = make_formant_corpus(tmp_path / 'c', files_per_speaker=1, seconds=0.5)
+    corpus = read_manifest(manifest, config.labels)
+    kind = feature_kinds.build(config.features, config.labels)
+    dataset = kind.dataset([u.path for u in corpus.utterances], corpus.codes(config.labels),
+                           config.labels, seed=0)
+    x, labels, target = dataset.get_example(0)
+    # 0.5 s is 32 frames of 16 ms: padded to the window's 64 with its last frame.
+    assert x.shape == (1, 64, 256) and x.dtype == np.float32
+    assert 0 <= x.min() and x.max() <= 1
+    assert np.array_equal(x[0, 40], x[0, 63])
+    assert labels.shape == (config.labels.input_size,)
+
+
+def test_conversion_moves_f0_to_the_target_and_keeps_length(world_run):
+    converter = Converter.from_run_directory(world_run)
+    source = formant_voice(1.5, 110.0, 1.0, seed=3)
+    converted = converter.convert(source, {'speaker': 'bright'})
+    assert converted.shape == source.shape and np.all(np.isfinite(converted))
+    assert median_f0(converted) == pytest.approx(220 * 1.02, rel=0.08)
+    # Loudness restored to the source's.
+    assert np.sqrt(np.mean(converted ** 2)) == pytest.approx(np.sqrt(np.mean(source ** 2)),
+                                                             rel=0.02)
+
+
+def test_named_source_speaker_uses_its_statistics(world_run):
+    converter = Converter.from_run_directory(world_run, source={'speaker': 'deep'})
+    classes = converter.features.statistics['classes']['speaker']
+    deep, bright = classes['deep'], classes['bright']
+    # One standard deviation above the named source's mean, whatever the input's own
+    # statistics: one above the target's.
+    f0 = np.array([0.0, np.exp(deep['log_f0_mean'] + deep['log_f0_std'])] * 3, np.float32)
+    converted = converter.kind.target_f0(f0, converter.target_codes({'speaker': 'bright'}),
+                                         converter.source_codes)
+    assert converted[0] == 0
+    assert converted[1] == pytest.approx(
+        np.exp(bright['log_f0_mean'] + bright['log_f0_std']), rel=1e-4)
+
+
+def test_vocoder_only_path_keeps_the_pitch(world_run):
+    converter = Converter.from_run_directory(world_run)
+    source = formant_voice(1.0, 150.0, seed=5)
+    encoded = converter.kind.encode(source)
+    assert encoded.unit.shape[0] % 8 == 0
+    resynthesised = converter.kind.decode(encoded.unit, encoded)
+    assert median_f0(resynthesised) == pytest.approx(150, rel=0.05)
+
+
+def test_unvoiced_input_warns_and_keeps_its_f0(world_run, capsys):
+    converter = Converter.from_run_directory(world_run)
+    noise = (0.3 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+    converted = converter.convert(noise, {'speaker': 'bright'})
+    assert converted.shape == noise.shape and np.all(np.isfinite(converted))
+    assert 'no voiced frames' in capsys.readouterr().err
+
+
+def test_target_without_statistics_is_one_line(tmp_path):
+    """A speaker whose every recording is whispered (too little voiced) gets no F0
+    statistics: converting to it is one line and exit 2, nothing written; converting from
+    such input still works (its F0 is kept, with a warning)."""
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    rng = np.random.default_rng(0)
+    lines = manifest.read_text().splitlines()
+    for i in range(2):
+        name = f'whisper/whisper_{i}.wav'
+        (tmp_path / 'corpus' / 'whisper').mkdir(exist_ok=True)
+        noise = (0.2 * rng.standard_normal(24000)).astype(np.float32)
+        soundfile.write(str(tmp_path / 'corpus' / name), noise, 16000)
+        lines.append(f'{name},whisper,female')
+    manifest.write_text('\n'.join(lines) + '\n')
+    converter = baseline.from_corpus(manifest)
+    assert converter.features.class_statistics('speaker', 'whisper') is None
+    with pytest.raises(InputError, match='whisper') as error:
+        converter.check_target({'speaker': 'whisper'})
+    assert '\n' not in str(error.value) and 'F0 statistics' in str(error.value)
+    source = tmp_path / 'in.wav'
+    soundfile.write(str(source), formant_voice(1.0, 110.0), 16000)
+    out = tmp_path / 'out.wav'
+    result = run('convert.py', '--baseline', '--manifest', manifest, '--input', source,
+                 '--output', out, '--target', 'speaker=whisper')
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert 'whisper' in result.stderr and not out.exists()
+    whispered = tmp_path / 'whispered.wav'
+    soundfile.write(str(whispered), (0.2 * rng.standard_normal(16000)).astype(np.float32),
+                    16000)
+    result = run('convert.py', '--baseline', '--manifest', manifest, '--input', whispered,
+                 '--output', out, '--target', 'speaker=bright')
+    assert result.returncode == 0, result.stderr
+    assert 'no voiced frames' in result.stderr and out.is_file()
+
+
+def test_fit_warp_recovers_a_known_factor():
+    config = world.WorldConfig()
+    frequencies = world.axis_frequencies(config)
+    source = -np.log1p(frequencies / 300) + sum(
+        2 * np.exp(-((frequencies - f) / 200) ** 2) for f in (500, 1500, 2500))
+    for factor in (0.7, 1.0, 1.3):
+        target = world.warp_envelope(source[None], factor, config)[0] + 0.8
+        assert baseline.fit_warp(source, target, config) == pytest.approx(factor, rel=0.01)
+
+
+def test_baseline_converts_f0_and_formants(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    converter = baseline.from_corpus(manifest)
+    source = formant_voice(1.5, 110.0, 1.0, seed=7)
+    codes = converter.target_codes({'speaker': 'bright'})
+    assert converter.warp_factor(source, codes) == pytest.approx(1.3, rel=0.06)
+    converted = converter.convert(source, {'speaker': 'bright'})
+    assert converted.shape == source.shape
+    assert median_f0(converted) == pytest.approx(220 * 1.01, rel=0.08)
+    f0_only = baseline.BaselineConverter(converter.config, mode='f0')
+    assert median_f0(f0_only.convert(source, {'speaker': 'bright'})) == pytest.approx(
+        220 * 1.01, rel=0.08)
+
+
+def test_baseline_needs_world_statistics(tiny_run):
+    with pytest.raises(InputError, match='WORLD statistics'):
+        baseline.from_arguments(tiny_run, None)
+    with pytest.raises(InputError, match='statistics'):
+        baseline.BaselineConverter(ModelConfig.load(tiny_run))
+
+
+def test_convert_cli_baseline_from_a_manifest(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    source = tmp_path / 'in.wav'
+    soundfile.write(str(source), formant_voice(1.2, 110.0, seed=9), 16000)
+    out = tmp_path / 'out.wav'
+    result = run('convert.py', '--baseline', '--manifest', manifest, '--input', source,
+                 '--output', out, '--target', 'speaker=bright')
+    assert result.returncode == 0, result.stderr
+    converted, rate = soundfile.read(str(out), dtype='float32')
+    assert rate == 16000 and len(converted) == int(1.2 * 16000)
+    assert median_f0(converted) == pytest.approx(220 * 1.01, rel=0.1)
+    again = run('convert.py', '--baseline', '--manifest', manifest, '--input', source,
+                '--output', out, '--target', 'speaker=nobody')
+    assert again.returncode == 2 and len(again.stderr.strip().splitlines()) == 1
+    assert 'nobody' in again.stderr
+
+
+def test_convert_cli_world_model(world_run, tmp_path):
+    source = tmp_path / 'in.wav'
+    soundfile.write(str(source), formant_voice(1.0, 220.0, 1.3, seed=2), 16000)
+    out = tmp_path / 'out.wav'
+    result = run('convert.py', '--model', world_run, '--input', source, '--output', out,
+                 '--target', 'speaker=deep')
+    assert result.returncode == 0, result.stderr
+    converted, _ = soundfile.read(str(out), dtype='float32')
+    assert median_f0(converted) == pytest.approx(110 * 1.02, rel=0.08)
+    baseline_out = tmp_path / 'baseline.wav'
+    result = run('convert.py', '--model', world_run, '--baseline', '--input', source,
+                 '--output', baseline_out, '--target', 'speaker=deep')
+    assert result.returncode == 0, result.stderr
+
+
+def test_magnitude_floor_is_refused_for_world(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=1)
+    result = run('train.py', '--features', 'world', '--magnitude-floor', '1e-5', '--manifest',
+                 manifest, '--out', tmp_path / 'run', '--iterations', '1', '--no-progress')
+    assert result.returncode == 2 and 'magnitude-floor' in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
