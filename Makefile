@@ -18,8 +18,10 @@ DEMO_OUT ?= runs/demo
 DEMO_PAIRS ?= 40
 # `make demo-train`: the shipped model's recipe from scratch on the CPU (its command and wall
 # time are in $(SHIPPED)/README.md); DEMO_ITERATIONS=... trains on from where the last one stopped.
-DEMO_ITERATIONS ?= SHIPPED_ITERATIONS_PLACEHOLDER
-SHIPPED_TRAIN_ARGS := SHIPPED_ARGS_PLACEHOLDER
+DEMO_ITERATIONS ?= 2500
+SHIPPED_TRAIN_ARGS := --features world --preset tiny --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5 \
+	--label-conditioning cin --norm instance --lambda-fm 0 --lambda-id 5 --snapshot-interval 250i \
+	--log-interval 50i --plot-interval 500i --sample-interval 1000i --no-progress
 DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
 PYTEST_ARGS ?=
 RESEMBLYZER_VERSION := 0.1.4

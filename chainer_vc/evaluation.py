@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -443,6 +444,7 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
                                    corpus.utterances,
                                    baselines=baselines_for(converter, selection.classifier_train))
     weights = find_weights(run_dir, snapshot, 'gen')
+    relative_to_manifest(evaluation.report['pairs'], manifest)
     evaluation.report = {
         'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),
         'utterances': selection.description,
@@ -468,6 +470,14 @@ def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str
     config = baseline.fit_model_config(config, [u.path for u in fit_on], codes)
     return {'f0_only': baseline.BaselineConverter(config, 'F0 only', mode='f0'),
             'baseline': baseline.BaselineConverter(config, 'baseline')}
+
+
+def relative_to_manifest(pairs: list, manifest: PathLike) -> None:
+    """Audio paths of the pairs as the manifest would give them: relative to its folder."""
+    folder = Path(manifest).resolve().parent
+    for pair in pairs:
+        for key in ('source', 'real_target'):
+            pair[key] = os.path.relpath(Path(pair[key]).resolve(), folder)
 
 
 def evaluate_run(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
