@@ -9,6 +9,13 @@ DEMO_MANIFEST := $(DEMO_DATA)/manifest.csv
 # The same two characters played by two other actors (Dutch dub): speakers the model never heard.
 UNSEEN_DATA := data/fillets_nl
 UNSEEN_MANIFEST := $(UNSEEN_DATA)/manifest.csv
+# Six voices: the four Asterisk prompt speakers (G.722, decoded into WAV) and the demo pair.
+VOICES_DATA := data/voices
+VOICES_MANIFEST := $(VOICES_DATA)/manifest.csv
+# The six-voice model (results/voices/README.md) and what `make demo-voices` judges of it:
+# VOICES_PAIRS conversions, as many per direction (30 directions), English sources transcribed.
+VOICES_MODEL ?= results/voices
+VOICES_PAIRS ?= 60
 # The model `make demo` converts with: trained, evaluated and committed (results/world/README.md).
 SHIPPED ?= results/world
 # The seed-faithful model (cfcefd21 on the seed's spectrogram; it does not convert): `make demo-seed`.
@@ -30,7 +37,8 @@ RESEMBLYZER_VERSION := 0.1.4
 GPU_BENCH_ARGS ?= --batches 1 2 5 10 --memory-budget 8GiB 11GiB --time-limit 200 --search-seconds 30
 NEEDS_VENV = $(if $(filter $(VENV)/bin/python,$(PY)),install)
 
-.PHONY: install test test-gpu demo demo-seed demo-unseen demo-train bench bench-gpu clean browser
+.PHONY: install test test-gpu demo demo-seed demo-unseen demo-train demo-voices demo-voices-train \
+	bench bench-gpu clean browser flite
 
 $(VENV)/.installed: setup.py constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +51,7 @@ $(VENV)/.installed: setup.py constraints.txt Makefile
 
 install: $(VENV)/.installed
 
-test: install browser
+test: install browser flite
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests
 
 # Headless Chromium renders evaluate.py's listening page in the tests; root installs it.
@@ -51,6 +59,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	else echo "chromium is missing: the listening-page test will fail (apt-get install chromium)"; fi
+
+# Debian's flite speaks the English sentences the content judge's tests and benchmark
+# transcribe; root installs it.
+flite:
+	@command -v flite >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq flite; \
+	else echo "flite is missing: the content judge's tests will fail (apt-get install flite)"; fi
 
 test-gpu: $(NEEDS_VENV)
 	$(PY) -m pytest -q -m gpu $(PYTEST_ARGS) tests
@@ -65,6 +80,11 @@ $(UNSEEN_MANIFEST): | install
 	@if [ "$$(id -u)" = 0 ] && ! apt-cache show fillets-ng-data-nl >/dev/null 2>&1; then \
 		apt-get update -qq; fi
 	$(PY) -m chainer_vc.corpus.fillets fetch $(UNSEEN_DATA) --language nl
+
+$(VOICES_MANIFEST): $(DEMO_MANIFEST) | install
+	@if [ "$$(id -u)" = 0 ] && ! apt-cache show asterisk-core-sounds-en-g722 >/dev/null 2>&1; then \
+		apt-get update -qq; fi
+	$(PY) -m chainer_vc.corpus.asterisk fetch $(VOICES_DATA) --add $(DEMO_MANIFEST)
 
 # Converts held-out utterances both ways with the shipped model and judges the conversions;
 # the table has every row (floor, vocoder, F0 only, the baseline, the model, ceiling) and then
@@ -89,11 +109,21 @@ demo-unseen: install $(UNSEEN_MANIFEST)
 demo-train: install $(DEMO_MANIFEST)
 	$(PY) train.py --gpu -1 --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/model $(DEMO_TRAIN_ARGS)
 
-bench: install
+# One model, six voices: judged on every ordered pair of speakers, English sources transcribed.
+demo-voices: install $(VOICES_MANIFEST)
+	$(PY) evaluate.py --model $(VOICES_MODEL) --manifest $(VOICES_MANIFEST) --pairs $(VOICES_PAIRS) --transcribe allison --out $(DEMO_OUT)/voices_evaluation
+	@awk '/^\|/ {table = 1; print; next} table {exit}' $(DEMO_OUT)/voices_evaluation/README.md
+	@echo "judged: $(DEMO_OUT)/voices_evaluation/README.md (per pair, same-/cross-sex, transcripts), index.html"
+
+demo-voices-train: install $(VOICES_MANIFEST)
+	$(PY) train.py --gpu -1 --manifest $(VOICES_MANIFEST) --out $(DEMO_OUT)/voices_model $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
+
+bench: install flite
 	$(PY) bench/run.py --all --out results/benchmarks
 	$(PY) bench/judge_speed.py --out results/benchmarks/judge
 	$(PY) bench/distributed_speed.py --out results/benchmarks/distributed/tiny
 	$(PY) bench/world_conversion_speed.py --out results/benchmarks/world
+	$(PY) bench/content_judge_speed.py --out results/benchmarks/content
 
 bench-gpu: $(NEEDS_VENV)
 	$(PY) bench/run.py --all --gpu 0 $(GPU_BENCH_ARGS) --out results/benchmarks/gpu

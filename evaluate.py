@@ -32,6 +32,9 @@ def parse_args(argv=None):
                                            '(default: the newest)')
     parser.add_argument('--out', type=Path,
                         help='output folder (default: results/evaluation/<run name>)')
+    parser.add_argument('--transcribe', nargs='+', default=[], metavar='SPEAKER',
+                        help='speakers of US English whose conversions the content judge '
+                             '(PocketSphinx) transcribes, against their source\'s transcript')
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id (negative: CPU)')
     return parser.parse_args(argv)
 
@@ -55,7 +58,7 @@ def main(argv=None) -> int:
     try:
         check(args)
         result = evaluation.run_evaluation(args.model, args.manifest, args.pairs,
-                                           args.snapshot, args.gpu, limits)
+                                           args.snapshot, args.gpu, limits, args.transcribe)
         readme = evaluation_report.write(out, result, command, result.features)
     except InputError as error:
         print(f'error: {error}', file=sys.stderr)

@@ -15,6 +15,10 @@ setup(
         'threadpoolctl',
         # The WORLD vocoder (the `world` feature kind and the signal-processing baseline).
         'pyworld>=0.3.4',
+        # G.722 decoder for the Asterisk voice prompts (chainer_vc.corpus.asterisk).
+        'G722>=1.2',
+        # Offline US-English transcription: the content judge (chainer_vc.content).
+        'pocketsphinx>=5',
     ],
     extras_require={
         # CuPy 14 (no cuDNN): CUDA 12.x wheels; gpu-cuda13 for a CUDA 13 driver (>= 580).

@@ -76,9 +76,7 @@ class BaselineConverter(Converter):
 
     def convert_envelope(self, analysis: world.Analysis, codes: np.ndarray) -> np.ndarray:
         config = self.features
-        target = np.asarray(self.kind.statistics_of(codes)['envelope'], dtype=np.float32)
-        source = self.source_envelope(analysis)
-        factor = fit_warp(source, target, config)
+        factor, source, target = self.fitted_warp(analysis, codes)
         warped = world.warp_envelope(analysis.log_envelope, factor, config)
         if not self.shift:
             return warped
@@ -95,12 +93,17 @@ class BaselineConverter(Converter):
             frames = analysis.speech_frames
         return analysis.log_envelope[frames].mean(axis=0)
 
+    def fitted_warp(self, analysis: world.Analysis, codes: np.ndarray) -> tuple:
+        """(factor, source mean envelope, target mean envelope) of a conversion to ``codes``."""
+        target = np.asarray(self.kind.statistics_of(codes)['envelope'], dtype=np.float32)
+        source = self.source_envelope(analysis)
+        return fit_warp(source, target, self.features), source, target
+
     def warp_factor(self, samples: np.ndarray, codes: np.ndarray) -> float:
         """The factor a conversion of ``samples`` to ``codes`` uses (for reports)."""
         analysis = world.analyze(audio.peak_normalize(samples), self.features,
                                  aperiodicity=False)
-        target = np.asarray(self.kind.statistics_of(codes)['envelope'], dtype=np.float32)
-        return fit_warp(self.source_envelope(analysis), target, self.features)
+        return self.fitted_warp(analysis, codes)[0]
 
 
 def fit_model_config(config: ModelConfig, paths: Sequence, codes: np.ndarray,

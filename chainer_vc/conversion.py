@@ -317,12 +317,10 @@ class Converter:
         """InputError now for a target that cannot be converted to (unknown class, or one
         the kind has no statistics for)."""
         codes = self.target_codes(target)
-        statistics_of = getattr(self.kind, 'statistics_of', None)
-        if statistics_of is not None:
-            try:
-                statistics_of(codes)
-            except InputError as error:
-                raise InputError(f'{self.name}: {error}') from None
+        try:
+            self.kind.check_target(codes)
+        except InputError as error:
+            raise InputError(f'{self.name}: {error}') from None
 
     def convert_codes(self, samples: np.ndarray, codes: Optional[np.ndarray]) -> np.ndarray:
         encoded = self.kind.encode(np.asarray(samples, dtype=np.float32))

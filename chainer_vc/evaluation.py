@@ -29,9 +29,10 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from chainer_vc import baseline, conversion, speaker_encoder
+from chainer_vc import baseline, content, conversion, speaker_encoder
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import Corpus, Utterance, read_manifest
+from chainer_vc.corpus.asterisk import known_words
 from chainer_vc.errors import InputError
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
@@ -44,6 +45,8 @@ ROWS = ('source', 'source_vocoded', 'f0_only', 'baseline', 'converted', 'target_
         'target')
 # Rows converted by signal processing with no training (chainer_vc.baseline), not by G.
 BASELINE_ROWS = ('f0_only', 'baseline')
+# Rows whose transcripts the content judge compares with the source's own transcript.
+TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'baseline', 'converted')
 ROW_TITLES = {
     'source': 'source, unconverted (floor)',
     'source_vocoded': 'source through the vocoder path only',
@@ -152,14 +155,25 @@ def select_utterances(corpus: Corpus, run_dir: PathLike, limits: Limits = Limits
 
 def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
                  seed: int = 0) -> list:
-    """``[(probe index, target speaker)]``: every probe to every other speaker, ``n`` of them
-    drawn at random (fixed seed) when there are more."""
-    pairs = [(i, target) for i, u in enumerate(probes) for target in speakers
-             if target != u.labels['speaker']]
-    if len(pairs) > n:
-        chosen = np.random.default_rng(seed).choice(len(pairs), n, replace=False)
-        pairs = [pairs[i] for i in sorted(chosen)]
-    return pairs
+    """``[(probe index, target speaker)]``: every probe to every other speaker; where there
+    are more than ``n``, as many from each direction (source -> target speaker) as ``n``
+    allows, each direction's drawn at random (fixed seed)."""
+    by_direction = {}
+    for i, u in enumerate(probes):
+        for target in speakers:
+            if target != u.labels['speaker']:
+                by_direction.setdefault((u.labels['speaker'], target), []).append((i, target))
+    if sum(len(pairs) for pairs in by_direction.values()) <= n:
+        return [pair for pairs in by_direction.values() for pair in pairs]
+    rng = np.random.default_rng(seed)
+    queues = [[pairs[k] for k in rng.permutation(len(pairs))]
+              for _, pairs in sorted(by_direction.items())]
+    chosen = []
+    while len(chosen) < n:
+        for queue in queues:
+            if queue and len(chosen) < n:
+                chosen.append(queue.pop(0))
+    return sorted(chosen, key=lambda pair: (pair[0], speakers.index(pair[1])))
 
 
 # --------------------------------------------------------------------------- the judges
@@ -205,6 +219,8 @@ def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Pa
             'real_vocoded': _accuracy(speaker.identify(probes_vocoded), probe_speakers)},
         'confusion_real_vocoded': confusion(speaker.identify(probes_vocoded), probe_speakers,
                                             speaker.speakers),
+        'centroid_similarity': speaker.similarities(
+            np.stack([speaker.centroids[s] for s in speaker.speakers])).round(4).tolist(),
         'judge2_ceiling': dict(labels.ceiling),
         'judge2_train_utterances': len(selection.classifier_train),
     }
@@ -256,15 +272,33 @@ def per_direction(row: dict, sources: Sequence[str], targets: Sequence[str],
                   threshold: float) -> dict:
     """``{'a->b': {n, target_accepted, verified, similarity_margin}}``: a model that turns
     every input into one speaker is accepted half the time overall, never in one direction."""
+    return grouped_scores(row, [f'{s}->{t}' for s, t in zip(sources, targets)], targets,
+                          threshold)
+
+
+def per_pairing(row: dict, sources: Sequence[str], targets: Sequence[str], threshold: float,
+                sexes: Dict[str, Optional[str]]) -> dict:
+    """The same over ``same-sex`` and ``cross-sex`` pairs (pairs with an unlabelled speaker
+    are in neither)."""
+    kinds = [None if sexes.get(s) is None or sexes.get(t) is None
+             else 'same-sex' if sexes[s] == sexes[t] else 'cross-sex'
+             for s, t in zip(sources, targets)]
+    return grouped_scores(row, kinds, targets, threshold)
+
+
+def grouped_scores(row: dict, keys: Sequence[Optional[str]], targets: Sequence[str],
+                   threshold: float) -> dict:
+    """Judge 1's metrics over the pairs of each key (None: left out)."""
     per = row['per_utterance']
     grouped = {}
-    for n, (source, target) in enumerate(zip(sources, targets)):
-        grouped.setdefault(f'{source}->{target}', []).append(n)
+    for n, key in enumerate(keys):
+        if key is not None:
+            grouped.setdefault(key, []).append(n)
     result = {}
-    for direction, members in sorted(grouped.items()):
+    for key, members in sorted(grouped.items()):
         to_target = np.asarray(per['similarity_target'])[members]
         to_source = np.asarray(per['similarity_source'])[members]
-        result[direction] = {
+        result[key] = {
             'n': len(members),
             'target_accepted': float(np.mean([per['predicted'][n] == targets[n]
                                               for n in members])),
@@ -289,10 +323,12 @@ class Evaluation:
 def judge_conversions(converter: Converter, judges: Judges, selection: Selection,
                       recordings: Dict[Path, np.ndarray], limits: Limits, all_labels: list,
                       content: Optional[str] = 'full',
-                      baselines: Optional[Dict[str, Converter]] = None) -> Evaluation:
+                      baselines: Optional[Dict[str, Converter]] = None,
+                      transcribe: Sequence[str] = ()) -> Evaluation:
     """Convert the chosen pairs with ``converter`` (and each of ``baselines``, rows named
     by :data:`BASELINE_ROWS`) and score every row of the table; ``content``: 'full' (every
-    content metric), 'cycle' (the cycle distance only) or None."""
+    content metric), 'cycle' (the cycle distance only) or None; ``transcribe``: speakers
+    (of US English) whose conversions the content judge transcribes."""
     baselines = baselines or {}
     speakers = judges.speaker.speakers
     pairs = choose_pairs(selection.probes, speakers, limits.pairs, limits.seed)
@@ -317,8 +353,10 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         'target': judges.probes[target_probe]}
     rows = {name: score_row(judges, embeddings[name], sources, targets, expected)
             for name in ROWS if name in embeddings}
+    sexes = {s: target_labels[s].get('sex') for s in speakers}
     for row in rows.values():
         row['directions'] = per_direction(row, sources, targets, judges.speaker.threshold)
+        row['pairings'] = per_pairing(row, sources, targets, judges.speaker.threshold, sexes)
     report = {
         'rows': rows,
         'pairs': [{'source': str(selection.probes[i].path), 'source_speaker': probe_speakers[i],
@@ -333,13 +371,60 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         if content == 'full' and 'baseline' in baselines:
             report['content'].update(baseline_distances(
                 baselines['baseline'], selection, recordings, pairs, by_baseline['baseline']))
+    transcribed = [n for n, (i, _) in enumerate(pairs)
+                   if selection.probes[i].labels['speaker'] in set(transcribe)]
+    if transcribe:
+        outputs = {'converted': converted, **by_baseline}
+        report['transcripts'] = transcripts(converter, selection, recordings, pairs,
+                                            transcribed, outputs)
+        report['transcripts']['speakers'] = sorted(transcribe)
+    # The listening page shows transcribed pairs first: their words are beside the players.
+    shown = (transcribed + [n for n in range(len(pairs)) if n not in transcribed])
     examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
                  'converted': converted[n],
                  **({'baseline': by_baseline['baseline'][n]} if 'baseline' in by_baseline
                     else {}),
-                 'target': recordings[selection.probes[target_probe[n]].path]}
-                for n, (i, _) in enumerate(pairs[:limits.examples])]
+                 'target': recordings[selection.probes[target_probe[n]].path],
+                 **({'transcripts': report['transcripts']['pairs'][transcribed.index(n)]}
+                    if n in transcribed else {})}
+                for n, i in ((n, pairs[n][0]) for n in shown[:limits.examples])]
     return Evaluation(report, examples, converter.distance_config)
+
+
+def transcripts(converter: Converter, selection: Selection, recordings, pairs,
+                chosen: Sequence[int], outputs: Dict[str, list]) -> dict:
+    """The content judge on the ``chosen`` pairs: each row's transcript (``outputs``: row ->
+    audio per pair, and the source through the vocoder path) scored against the source's
+    own transcript and, where the file name tells the words (:func:`known_words`), against
+    those."""
+    judge = content.ContentJudge()
+    vocoder = VocoderOnly.like(converter)
+    rate = converter.features.sample_rate
+    per_pair = []
+    for n in chosen:
+        probe = selection.probes[pairs[n][0]]
+        source = recordings[probe.path]
+        heard = {'source': judge.transcript(source, rate),
+                 'source_vocoded': judge.transcript(vocoder.convert_codes(source, None), rate),
+                 **{name: judge.transcript(audio[n], rate) for name, audio in outputs.items()}}
+        per_pair.append({'pair': n, 'truth': known_words(probe.path), **heard})
+    rows = [name for name in TRANSCRIBED_ROWS if name == 'source_vocoded' or name in outputs]
+    with_truth = [p for p in per_pair if p['truth']]
+    return {
+        'n': len(per_pair), 'n_truth': len(with_truth),
+        'agreement': {name: _mean_agreement([(p[name], p['source']) for p in per_pair])
+                      for name in rows},
+        'truth': {name: _mean_agreement([(p[name], p['truth']) for p in with_truth])
+                  for name in ('source',) + tuple(rows)},
+        'pairs': per_pair,
+        'recogniser': 'PocketSphinx 5, its US-English model (chainer_vc.content)'}
+
+
+def _mean_agreement(pairs: Sequence[tuple]) -> Optional[dict]:
+    if not pairs:
+        return None
+    scores = [content.agreement(heard, reference) for heard, reference in pairs]
+    return {key: float(np.mean([s[key] for s in scores])) for key in ('word', 'character')}
 
 
 def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs,
@@ -354,15 +439,24 @@ def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs
 def baseline_distances(baseline: Converter, selection: Selection, recordings, pairs,
                        converted: list) -> dict:
     """The baseline's cycle and identity log-spectral distances, as for the model."""
-    cycle, identity = [], []
+    lsd = distances(baseline, selection, recordings, pairs, converted)
+    return {'baseline_cycle_lsd': float(np.mean(lsd['cycle'])),
+            'baseline_identity_lsd': float(np.mean(lsd['identity']))}
+
+
+def distances(converter: Converter, selection: Selection, recordings, pairs, converted: list,
+              identity: bool = True) -> dict:
+    """``{'cycle': [dB per pair], 'identity': [...]}``: log-spectral distances of each source
+    to its conversion converted back, and (``identity``) to its conversion to its own labels."""
+    lsd = {'cycle': [], 'identity': []}
     for n, (i, _) in enumerate(pairs):
         source = recordings[selection.probes[i].path]
-        own = baseline.target_codes(_labelled(selection.probes[i].labels))
-        cycle.append(cycle_distance(baseline, source, converted[n], own))
-        identity.append(conversion.log_spectral_distance(
-            source, baseline.convert_codes(source, own), baseline.distance_config))
-    return {'baseline_cycle_lsd': float(np.mean(cycle)),
-            'baseline_identity_lsd': float(np.mean(identity))}
+        own = converter.target_codes(_labelled(selection.probes[i].labels))
+        lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
+        if identity:
+            lsd['identity'].append(conversion.log_spectral_distance(
+                source, converter.convert_codes(source, own), converter.distance_config))
+    return lsd
 
 
 def content_metrics(converter: Converter, selection: Selection, recordings, pairs, converted,
@@ -370,20 +464,14 @@ def content_metrics(converter: Converter, selection: Selection, recordings, pair
     """Log-spectral distances to the source (cycle, identity, vocoder alone) and G's label
     sensitivity, mean |G(x, c_i) - G(x, c_j)| next to mean |G(x, c) - x| (``full``; else the
     cycle distance only)."""
-    config = converter.distance_config
-    vocoder = VocoderOnly.like(converter)
-    lsd = {'cycle': [], 'identity': [], 'vocoder': []}
-    for n, (i, _) in enumerate(pairs):
-        source = recordings[selection.probes[i].path]
-        own = converter.target_codes(_labelled(selection.probes[i].labels))
-        lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
-        if not full:
-            continue
-        for name, estimate in (('identity', converter.convert_codes(source, own)),
-                               ('vocoder', vocoder.convert_codes(source, None))):
-            lsd[name].append(conversion.log_spectral_distance(source, estimate, config))
+    lsd = distances(converter, selection, recordings, pairs, converted, identity=full)
     if not full:
         return {'cycle_lsd': float(np.mean(lsd['cycle']))}
+    vocoder = VocoderOnly.like(converter)
+    sources = [recordings[selection.probes[i].path] for i, _ in pairs]
+    lsd['vocoder'] = [conversion.log_spectral_distance(
+        source, vocoder.convert_codes(source, None), converter.distance_config)
+        for source in sources]
     sensitivity = [_sensitivity(converter, recordings[selection.probes[i].path], target_labels)
                    for i in sorted({i for i, _ in pairs})[:limits.sensitivity_sources]]
     return {
@@ -435,14 +523,16 @@ def prepare(converter: Converter, run_dir: PathLike, manifest: PathLike,
 
 def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
                    snapshot: Optional[str] = None, gpu: int = -1,
-                   limits: Optional[Limits] = None) -> Evaluation:
+                   limits: Optional[Limits] = None, transcribe: Sequence[str] = ()) -> Evaluation:
     """Judge the conversions of a run directory on a manifest's speech (see the module)."""
     limits = dataclasses.replace(limits or Limits(), pairs=pairs)
     converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu)
+    transcribe = _known_speakers(transcribe, converter)
     corpus, selection, recordings, judges = prepare(converter, run_dir, manifest, limits)
     evaluation = judge_conversions(converter, judges, selection, recordings, limits,
                                    corpus.utterances,
-                                   baselines=baselines_for(converter, selection.classifier_train))
+                                   baselines=baselines_for(converter, selection.classifier_train),
+                                   transcribe=transcribe)
     weights = find_weights(run_dir, snapshot, 'gen')
     relative_to_manifest(evaluation.report['pairs'], manifest)
     evaluation.report = {
@@ -461,12 +551,21 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
     return evaluation
 
 
+def _known_speakers(speakers: Sequence[str], converter: Converter) -> list:
+    known = converter.config.labels.group('speaker').classes
+    unknown = [s for s in speakers if s not in known]
+    if unknown:
+        raise InputError(f'cannot transcribe {", ".join(unknown)}: not a speaker of the model '
+                         f'(known: {", ".join(known)})')
+    return list(speakers)
+
+
 def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str, Converter]:
     """The F0-only and baseline converters of :data:`BASELINE_ROWS`: with a world model's
     own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
     config = converter.config
     schema = config.labels
-    codes = np.stack([schema.codes(_labelled(u.labels)) for u in fit_on]) if fit_on else None
+    codes = Corpus(list(fit_on), schema.names).codes(schema)
     config = baseline.fit_model_config(config, [u.path for u in fit_on], codes)
     return {'f0_only': baseline.BaselineConverter(config, 'F0 only', mode='f0'),
             'baseline': baseline.BaselineConverter(config, 'baseline')}

@@ -76,6 +76,51 @@ def table_rows(report: dict) -> tuple:
     return header, rows
 
 
+PAIR_COLUMNS = ('target_accepted', 'verified', 'similarity_margin')
+PAIR_COLUMN_TITLES = ('accepted', 'verified', 'margin')
+# The rows of the per-direction table, and which of their scores it shows.
+DIRECTION_ROWS = (('source', ('similarity_margin',)), ('f0_only', ('similarity_margin',)),
+                  ('baseline', PAIR_COLUMNS), ('converted', PAIR_COLUMNS),
+                  ('target_vocoded', ('similarity_margin',)))
+DIRECTION_ROW_TITLES = {'source': 'floor', 'f0_only': 'F0 only', 'baseline': 'baseline',
+                        'converted': 'model', 'target_vocoded': 'ceiling'}
+
+
+def _score(scores: Optional[dict], key: str) -> str:
+    if scores is None:
+        return '-'
+    return _number(scores[key]) if key == 'similarity_margin' else _percent(scores[key])
+
+
+def pairing_rows(report: dict) -> tuple:
+    """(header, rows): every row's scores over same-sex and over cross-sex pairs."""
+    kinds = sorted({kind for row in report['rows'].values()
+                    for kind in row.get('pairings', {})}, reverse=True)
+    if not kinds:
+        return (), []
+    header = [''] + [f'{kind} ({report["rows"]["converted"]["pairings"][kind]["n"]}): {title}'
+                     for kind in kinds for title in PAIR_COLUMN_TITLES]
+    rows = [[ROW_TITLES[name]] + [_score(report['rows'][name]['pairings'].get(kind), key)
+                                  for kind in kinds for key in PAIR_COLUMNS]
+            for name in ROWS if name in report['rows']]
+    return header, rows
+
+
+def direction_rows(report: dict) -> tuple:
+    """(header, rows): one row per direction (source -> target speaker) with the floor's,
+    the signal processing's, the model's and the ceiling's scores."""
+    shown = [(name, keys) for name, keys in DIRECTION_ROWS if name in report['rows']]
+    header = ['direction', 'n'] + [
+        f'{DIRECTION_ROW_TITLES[name]}: {title}' for name, keys in shown
+        for key, title in zip(PAIR_COLUMNS, PAIR_COLUMN_TITLES) if key in keys]
+    converted = report['rows']['converted']['directions']
+    rows = [[direction, str(scores['n'])] + [
+        _score(report['rows'][name]['directions'].get(direction), key)
+        for name, keys in shown for key in PAIR_COLUMNS if key in keys]
+        for direction, scores in converted.items()]
+    return header, rows
+
+
 def _markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(cell.replace('|', '\\|') for cell in row) + ' |'
@@ -118,6 +163,27 @@ def content_rows(report: dict) -> list:
             ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}')]
 
 
+TRANSCRIPT_TITLES = {'source': 'source, unconverted', 'source_vocoded': 'source through the vocoder path',
+                     'f0_only': 'F0 only', 'baseline': 'baseline', 'converted': 'model'}
+
+
+def transcript_rows(report: dict) -> tuple:
+    """(header, rows): word and character agreement of each row's transcripts with the
+    source's own, and with the known words."""
+    found = report.get('transcripts')
+    if not found:
+        return (), []
+    header = ['', f'words agree with the source\'s transcript ({found["n"]})', 'characters',
+              f'words agree with the known words ({found["n_truth"]})', 'characters']
+    rows = []
+    for name in TRANSCRIPT_TITLES:
+        own, truth = found['agreement'].get(name), found['truth'].get(name)
+        rows.append([TRANSCRIPT_TITLES[name]] + [
+            _percent(scores[key]) if scores else '-'
+            for scores in (own, truth) for key in ('word', 'character')])
+    return header, rows
+
+
 def markdown(report: dict) -> str:
     header, rows = table_rows(report)
     counts = report['counts']
@@ -130,8 +196,27 @@ def markdown(report: dict) -> str:
         f'trained on {counts["classifier_train"]} real utterances.', '',
         _markdown_table(header, rows), '',
         _markdown_table(('calibration on real speech', ''), calibration_rows(report)), '']
+    similarity = report['judge1'].get('centroid_similarity')
+    if similarity and len(report['speakers']) > 2:
+        parts += ['Cosine between the speakers\' centroids (real speech through the vocoder '
+                  'path):', '', _markdown_table(
+                      [''] + report['speakers'],
+                      [[speaker] + [f'{value:.2f}' for value in row]
+                       for speaker, row in zip(report['speakers'], similarity)]), '']
+    header, rows = pairing_rows(report)
+    if rows:
+        parts += ['Same-sex and cross-sex pairs:', '', _markdown_table(header, rows), '']
+    parts += ['Per direction (accepted: the target is the nearest of the '
+              f'{len(report["speakers"])} centroids):', '',
+              _markdown_table(*direction_rows(report)), '']
     if content_rows(report):
         parts += [_markdown_table(('content', ''), content_rows(report)), '']
+    header, rows = transcript_rows(report)
+    if rows:
+        found = report['transcripts']
+        parts += [f'What was said ({found["recogniser"]}), conversions of '
+                  f'{", ".join(found["speakers"])}; other languages are judged by the speaker '
+                  'judge and spectral distances only:', '', _markdown_table(header, rows), '']
     parts += ['![confusion](confusion.png) ![similarity](similarity.png)', '',
               'Listening page: [index.html](index.html).', '']
     return '\n'.join(parts)
@@ -208,7 +293,7 @@ def write_examples(out: Path, examples: Sequence[dict],
     (out / 'spectrograms').mkdir(exist_ok=True)
     written = []
     for n, example in enumerate(examples):
-        files = {'pair': example['pair']}
+        files = {'pair': example['pair'], 'transcripts': example.get('transcripts')}
         for role in (role for role in EXAMPLE_ROLES if role in example):
             stem = f'{n}_{role}'
             audio.save(out / 'audio' / f'{stem}.wav', example[role], config.sample_rate)
@@ -226,6 +311,12 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css: str) 
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _heard(transcripts: Optional[dict], role: str) -> str:
+    if not transcripts or role not in transcripts:
+        return ''
+    return f'<div class="heard">heard: &ldquo;{html.escape(transcripts[role])}&rdquo;</div>'
+
+
 def listening_page(report: dict, examples: Sequence[dict]) -> str:
     header, rows = table_rows(report)
     cards = []
@@ -237,6 +328,7 @@ def listening_page(report: dict, examples: Sequence[dict]) -> str:
             cells.append(
                 f'<td class="{role}"><div class="role">{html.escape(ROLE_TITLES[role])}</div>'
                 f'<audio controls preload="none" src="{html.escape(wav)}"></audio>'
+                f'{_heard(example.get("transcripts"), role)}'
                 f'<img src="{html.escape(png)}" alt="{html.escape(role)} spectrogram"></td>')
         title = (html.escape(f'{pair["source_speaker"]} ({Path(pair["source"]).name})')
                  + ' &rarr; ' + html.escape(pair['target_speaker']))
@@ -253,6 +345,7 @@ td, th {{ border: 1px solid #ccc; padding: 4px 8px; font-size: 13px; vertical-al
 table.examples img {{ display: block; width: 360px; }}
 table.examples audio {{ width: 360px; }}
 .role {{ font-weight: bold; margin-bottom: 4px; }}
+.heard {{ font-style: italic; margin: 4px 0; max-width: 360px; }}
 </style></head><body>
 <h1>Evaluation of {html.escape(report['model'])} ({html.escape(report['weights'])})</h1>
 <pre>{html.escape(report['command'])}</pre>
@@ -260,6 +353,7 @@ table.examples audio {{ width: 360px; }}
 {_html_table(header, rows, 'summary')}
 {_html_table(('calibration on real speech', ''), calibration_rows(report), 'calibration')}
 {_html_table(('content', ''), content_rows(report), 'content') if content_rows(report) else ''}
+{_html_table(*transcript_rows(report), 'transcripts') if transcript_rows(report)[1] else ''}
 <h2>Listen</h2>
 <table class="examples">{''.join(cards)}</table>
 <p><img src="confusion.png" alt="confusion matrices">

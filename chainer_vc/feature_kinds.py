@@ -66,6 +66,9 @@ class SpectrogramKind:
     def check(self, samples: np.ndarray) -> None:
         conversion.check_utterance(samples, self.config)
 
+    def check_target(self, codes) -> None:
+        """Every class of the schema can be converted to: nothing to check."""
+
     def encode(self, samples: np.ndarray) -> Encoded:
         config = self.config
         self.check(samples)
@@ -107,11 +110,9 @@ class _WorldState:
 class WorldKind:
     """WORLD's envelope for G; F0 by the log-Gaussian transform; aperiodicity kept."""
 
-    def __init__(self, config: WorldConfig, options=None, device=None,
-                 source_statistics: Optional[Tuple[float, float]] = None):
+    def __init__(self, config: WorldConfig, schema=None, options=None, device=None):
         self.config = config
-        # (mean, std) of the source's ln F0; None: measured on each input utterance.
-        self.source_statistics = source_statistics
+        self.schema = schema
 
     # ------------------------------------------------------------------ training
 
@@ -204,7 +205,7 @@ class WorldKind:
             named = self.statistics_of(source_codes)
             source = (named['log_f0_mean'], named['log_f0_std'])
         else:
-            source = self.source_statistics or world.log_f0_statistics(f0, speech)
+            source = world.log_f0_statistics(f0, speech)
         if source is None:
             _warn('warning: the input has no voiced frames (whispered or unvoiced): its F0 is '
                   'left as it is; the envelope is converted')
@@ -214,7 +215,7 @@ class WorldKind:
     def statistics_of(self, codes) -> dict:
         """The statistics of the most specific labelled group of ``codes`` (the schema's
         order: speaker before sex, ...); InputError when the corpus had none for it."""
-        schema = self._schema
+        schema = self.schema
         described = schema.describe(codes)
         for group in schema.groups:
             if group.name in described:
@@ -226,9 +227,9 @@ class WorldKind:
                 return entry
         raise InputError('the target names no label class (give e.g. speaker=NAME)')
 
-    def with_schema(self, schema) -> 'WorldKind':
-        self._schema = schema
-        return self
+    def check_target(self, codes) -> None:
+        """InputError now for a target the corpus gave no statistics for."""
+        self.statistics_of(codes)
 
     # ------------------------------------------------------------------- samples
 
@@ -249,8 +250,8 @@ class WorldKind:
         return unit, to_audio
 
 
-def build(config: FeatureConfig, schema=None, options=None, device=None, **kwargs):
+def build(config: FeatureConfig, schema=None, options=None, device=None):
     """The kind object of a feature config (``schema``: the model's labels, for targets)."""
     if kind_name(config) == world.KIND:
-        return WorldKind(config, options, device, **kwargs).with_schema(schema)
+        return WorldKind(config, schema, options, device)
     return SpectrogramKind(config, options, device)

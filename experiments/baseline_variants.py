@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
-import numpy as np
 
 from chainer_vc import baseline, evaluation, world
 from chainer_vc.conversion import Converter
+from chainer_vc.corpus import Corpus
 from chainer_vc.files import write_text_atomic
 from chainer_vc.run_directory import load_generator
 
@@ -39,8 +39,7 @@ def main(argv=None):
     # Statistics of every variant from the same training utterances: judge 2's (up to 32
     # per speaker), so that harvest's analysis stays affordable.
     paths = [u.path for u in selection.classifier_train]
-    codes = np.stack([config.labels.codes({k: v for k, v in u.labels.items() if v})
-                      for u in selection.classifier_train])
+    codes = Corpus(selection.classifier_train, config.labels.names).codes(config.labels)
 
     def fitted(**settings):
         features = dataclasses.replace(config.features, statistics={}, **settings)

@@ -32,7 +32,7 @@ def evaluated(tiny_run, tmp_path_factory):
     result = subprocess.run(
         [sys.executable, 'evaluate.py', '--model', str(tiny_run), '--manifest',
          str(manifest_of(tiny_run)), '--pairs', str(PAIRS), '--examples', str(EXAMPLES),
-         '--out', str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+         '--transcribe', 'alice', '--out', str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -55,6 +55,9 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert report['rows']['source']['similarity_margin'] < 0 < \
         report['rows']['target_vocoded']['similarity_margin']
     assert report['judge1']['identification']['real_vocoded'] == 1.0
+    similarity = np.asarray(report['judge1']['centroid_similarity'])
+    assert similarity.shape == (3, 3) and np.allclose(np.diag(similarity), 1, atol=1e-3)
+    assert np.allclose(similarity, similarity.T) and similarity.max() <= 1 + 1e-3
     assert 0 <= report['judge1']['equal_error_rate'] <= 0.5
     assert set(report['judge2']['ceiling']) == {'speaker', 'sex'}
     # The signal-processing rows move the voices (they differ in pitch alone) towards the
@@ -64,11 +67,24 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
             report['rows']['source_vocoded']['similarity_margin']
     for row in report['rows'].values():
         assert sum(d['n'] for d in row['directions'].values()) == PAIRS
+        assert sum(k['n'] for k in row['pairings'].values()) == PAIRS  # all labelled by sex
+    # Three pairs are drawn from three different directions (as many from each).
+    assert len(report['rows']['converted']['directions']) == PAIRS
     content = report['content']
     assert content['baseline_cycle_lsd'] > 0 and content['baseline_identity_lsd'] > 0
     assert content['vocoder_lsd'] < content['identity_lsd']  # G, barely trained, changes a lot
     assert content['label_sensitivity'] > 0 and content['change_from_input'] > 0
     assert 'target accepted' in result.stdout
+    # The content judge transcribed every conversion of alice's speech, in every row.
+    found = report['transcripts']
+    from_alice = [n for n, pair in enumerate(report['pairs']) if pair['source_speaker'] == 'alice']
+    assert found['speakers'] == ['alice'] and [p['pair'] for p in found['pairs']] == from_alice
+    assert found['n'] == len(from_alice) >= 1 and found['n_truth'] == 0
+    for pair in found['pairs']:
+        assert set(pair) >= {'source', 'source_vocoded', 'f0_only', 'baseline', 'converted'}
+        assert all(isinstance(pair[row], str) for row in evaluation.TRANSCRIBED_ROWS)
+    assert set(found['agreement']) == set(evaluation.TRANSCRIBED_ROWS)
+    assert all(0 <= scores['word'] <= 1 for scores in found['agreement'].values())
 
 
 def test_readme_starts_with_the_command_and_holds_the_table(evaluated):
@@ -78,8 +94,19 @@ def test_readme_starts_with_the_command_and_holds_the_table(evaluated):
     table = [line for line in readme if line.startswith('| ')]
     assert any(line.startswith('| converted |') for line in table)
     assert any('(floor)' in line for line in table) and any('(ceiling)' in line for line in table)
-    columns = {line.count(' | ') for line in table if line.startswith('| source')}
-    assert len(columns) == 1  # no cell broke the table
+    tables, block = [], []
+    for line in readme + ['']:
+        if line.startswith('|'):
+            block.append(line)
+        elif block:
+            tables.append(block)
+            block = []
+    for block in tables:
+        assert len({line.count(' | ') for line in block if not line.startswith('|---')}) == 1
+    report = json.loads((out / 'report.json').read_text())
+    for direction in report['rows']['converted']['directions']:
+        assert sum(line.startswith(f'| {direction} | 1 |') for line in table) == 1
+    assert any(line.startswith('|  | ') and 'same-sex (' in line for line in table)
 
 
 def test_plots_and_examples_are_written(evaluated):
@@ -115,6 +142,11 @@ def test_listening_page_renders_in_chromium(evaluated, tmp_path):
     assert html.count('<audio') == 4 * EXAMPLES
     assert html.count('class="example"') == EXAMPLES
     assert 'converted' in html and '(ceiling)' in html
+    # Transcribed pairs come first, each with what was heard beside source, baseline and
+    # conversion.
+    report = json.loads((out / 'report.json').read_text())
+    shown = min(EXAMPLES, report['transcripts']['n'])
+    assert html.count('class="heard"') == 3 * shown and 'words agree with the source' in html
     for source in ('audio/0_source.wav', 'audio/0_baseline.wav', 'audio/0_converted.wav',
                    'audio/0_target.wav',
                    'spectrograms/1_converted.png'):
@@ -157,6 +189,13 @@ def test_manifest_with_one_speaker_is_exit_2(tiny_run, tmp_path, capsys):
                                            if ',alice,' in line]) + '\n')
     code, err = _main(capsys, '--model', tiny_run, '--manifest', one, '--out', tmp_path / 'out')
     assert code == 2 and '\n' not in err and 'at least 2' in err and str(one) in err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_transcribing_an_unknown_speaker_is_exit_2(tiny_run, tmp_path, capsys):
+    code, err = _main(capsys, '--model', tiny_run, '--manifest', manifest_of(tiny_run),
+                      '--transcribe', 'zed', '--out', tmp_path / 'out')
+    assert code == 2 and '\n' not in err and 'zed' in err and 'alice' in err
     assert not (tmp_path / 'out').exists()
 
 

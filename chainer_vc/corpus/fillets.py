@@ -19,17 +19,13 @@ Nothing downloaded here is committed: fetch into ``data/``, which is git-ignored
 from __future__ import annotations
 
 import argparse
-import collections
 import pathlib
 import re
-import subprocess
 import sys
-import tempfile
 from typing import Optional, Sequence
 
-import soundfile
-
-from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance, read_manifest, write_manifest
+from chainer_vc.corpus import debian
+from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance, write_manifest
 from chainer_vc.errors import InputError
 
 PACKAGE = 'fillets-ng-data-cs'
@@ -65,38 +61,15 @@ def build_manifest(extracted_root: PathLike, manifest_path: PathLike,
 
 def fetch(dest: PathLike, language: str = 'cs') -> pathlib.Path:
     """Download and unpack the package into ``dest/extracted``; returns ``dest/manifest.csv``."""
-    name = package(language)
     dest = pathlib.Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as download_dir:
-        _run(['apt-get', 'download', name], download_dir,
-             'the package list may be stale or empty: run `sudo apt-get update` first')
-        debs = sorted(pathlib.Path(download_dir).glob('*.deb'))
-        if not debs:
-            raise InputError(f'apt-get download {name} left no .deb in {download_dir}')
-        _run(['dpkg', '-x', str(debs[0]), str((dest / 'extracted').absolute())], download_dir,
-             'dpkg is needed to unpack the package')
-        debs[0].unlink()
+    debian.download_and_extract(package(language), dest / 'extracted')
     manifest = dest / 'manifest.csv'
     build_manifest(dest / 'extracted', manifest, language)
     return manifest
 
 
-def summary(corpus: Corpus) -> dict:
-    """``{speaker: {'utterances', 'seconds', 'sample_rates', 'channels'}}``."""
-    table = collections.defaultdict(lambda: {'utterances': 0, 'seconds': 0.0,
-                                             'sample_rates': set(), 'channels': set()})
-    for utterance in corpus.utterances:
-        try:
-            info = soundfile.info(str(utterance.path))
-        except RuntimeError as error:
-            raise InputError(f'{utterance.path}: cannot read audio ({error})') from None
-        row = table[utterance.labels['speaker']]
-        row['utterances'] += 1
-        row['seconds'] += info.duration
-        row['sample_rates'].add(info.samplerate)
-        row['channels'].add(info.channels)
-    return dict(table)
+summary = debian.summary
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -108,33 +81,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fetch_parser.add_argument('--language', choices=LANGUAGES, default='cs',
                               help='which dub: cs (the demo corpus) or nl (two other actors)')
     args = parser.parse_args(argv)
-    try:
-        manifest = fetch(args.dest, args.language)
-        table = summary(read_manifest(manifest))
-    except InputError as error:
-        print(f'error: {error}', file=sys.stderr)
-        return InputError.exit_code
-    print(f'manifest: {manifest}')
-    for speaker, row in sorted(table.items()):
-        print(f'{speaker}: {row["utterances"]} utterances, {row["seconds"] / 60:.1f} min, '
-              f'sample rates {_join(row["sample_rates"])} Hz, '
-              f'channels {_join(row["channels"])}')
-    return 0
-
-
-def _run(command: list, cwd: str, hint: str) -> None:
-    try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    except OSError as error:
-        raise InputError(f'{command[0]}: cannot run ({error.strerror}); {hint}') from None
-    if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        reason = lines[-1] if lines else f'exit code {result.returncode}'
-        raise InputError(f'{" ".join(command)} failed ({reason}); {hint}')
-
-
-def _join(values) -> str:
-    return '/'.join(str(value) for value in sorted(values))
+    return debian.fetch_command(lambda: fetch(args.dest, args.language))
 
 
 if __name__ == '__main__':
