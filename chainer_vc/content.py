@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile
@@ -134,6 +134,14 @@ def agreement(hypothesis: str, reference: str) -> Dict[str, float]:
             'character': max(0.0, 1.0 - character_error_rate(hypothesis, reference))}
 
 
+def mean_agreement(pairs: Iterable[Tuple[str, str]]) -> Optional[Dict[str, float]]:
+    """Mean :func:`agreement` over ``(hypothesis, reference)`` pairs; None for no pairs."""
+    scores = [agreement(hypothesis, reference) for hypothesis, reference in pairs]
+    if not scores:
+        return None
+    return {key: float(np.mean([s[key] for s in scores])) for key in ('word', 'character')}
+
+
 # ----------------------------------------------------------------------------- judge
 
 
@@ -165,7 +173,5 @@ class ContentJudge:
             heard = self.transcript(converted, sample_rate)
             said = self.transcript(source, sample_rate)
             per_pair.append({'converted': heard, 'source': said, **agreement(heard, said)})
-        return {'n': len(per_pair),
-                'word': float(np.mean([p['word'] for p in per_pair])),
-                'character': float(np.mean([p['character'] for p in per_pair])),
-                'pairs': per_pair}
+        means = mean_agreement((p['converted'], p['source']) for p in per_pair)
+        return {'n': len(per_pair), **means, 'pairs': per_pair}

@@ -158,22 +158,23 @@ def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
     """``[(probe index, target speaker)]``: every probe to every other speaker; where there
     are more than ``n``, as many from each direction (source -> target speaker) as ``n``
     allows, each direction's drawn at random (fixed seed)."""
+    pairs = [(i, target) for i, u in enumerate(probes) for target in speakers
+             if target != u.labels['speaker']]
+    if len(pairs) <= n:
+        return pairs
     by_direction = {}
-    for i, u in enumerate(probes):
-        for target in speakers:
-            if target != u.labels['speaker']:
-                by_direction.setdefault((u.labels['speaker'], target), []).append((i, target))
-    if sum(len(pairs) for pairs in by_direction.values()) <= n:
-        return [pair for pairs in by_direction.values() for pair in pairs]
+    for i, target in pairs:
+        by_direction.setdefault((probes[i].labels['speaker'], target), []).append((i, target))
     rng = np.random.default_rng(seed)
-    queues = [[pairs[k] for k in rng.permutation(len(pairs))]
-              for _, pairs in sorted(by_direction.items())]
+    queues = [[members[k] for k in rng.permutation(len(members))]
+              for _, members in sorted(by_direction.items())]
     chosen = []
     while len(chosen) < n:
         for queue in queues:
             if queue and len(chosen) < n:
                 chosen.append(queue.pop(0))
-    return sorted(chosen, key=lambda pair: (pair[0], speakers.index(pair[1])))
+    order = {pair: k for k, pair in enumerate(pairs)}
+    return sorted(chosen, key=order.__getitem__)
 
 
 # --------------------------------------------------------------------------- the judges
@@ -371,23 +372,27 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
         if content == 'full' and 'baseline' in baselines:
             report['content'].update(baseline_distances(
                 baselines['baseline'], selection, recordings, pairs, by_baseline['baseline']))
+    transcribing = set(transcribe)
     transcribed = [n for n, (i, _) in enumerate(pairs)
-                   if selection.probes[i].labels['speaker'] in set(transcribe)]
+                   if selection.probes[i].labels['speaker'] in transcribing]
+    heard = {}
     if transcribe:
         outputs = {'converted': converted, **by_baseline}
         report['transcripts'] = transcripts(converter, selection, recordings, pairs,
                                             transcribed, outputs)
         report['transcripts']['speakers'] = sorted(transcribe)
+        heard = {p['pair']: p for p in report['transcripts']['pairs']}
     # The listening page shows transcribed pairs first: their words are beside the players.
-    shown = (transcribed + [n for n in range(len(pairs)) if n not in transcribed])
-    examples = [{'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
-                 'converted': converted[n],
-                 **({'baseline': by_baseline['baseline'][n]} if 'baseline' in by_baseline
-                    else {}),
-                 'target': recordings[selection.probes[target_probe[n]].path],
-                 **({'transcripts': report['transcripts']['pairs'][transcribed.index(n)]}
-                    if n in transcribed else {})}
-                for n, i in ((n, pairs[n][0]) for n in shown[:limits.examples])]
+    shown = transcribed + [n for n in range(len(pairs)) if n not in heard]
+    examples = []
+    for n in shown[:limits.examples]:
+        i = pairs[n][0]
+        examples.append({
+            'pair': report['pairs'][n], 'source': recordings[selection.probes[i].path],
+            'converted': converted[n],
+            **({'baseline': by_baseline['baseline'][n]} if 'baseline' in by_baseline else {}),
+            'target': recordings[selection.probes[target_probe[n]].path],
+            **({'transcripts': heard[n]} if n in heard else {})})
     return Evaluation(report, examples, converter.distance_config)
 
 
@@ -400,31 +405,29 @@ def transcripts(converter: Converter, selection: Selection, recordings, pairs,
     judge = content.ContentJudge()
     vocoder = VocoderOnly.like(converter)
     rate = converter.features.sample_rate
+    # A source is converted to several targets: its own transcripts are made once.
+    said = {}
     per_pair = []
     for n in chosen:
         probe = selection.probes[pairs[n][0]]
-        source = recordings[probe.path]
-        heard = {'source': judge.transcript(source, rate),
-                 'source_vocoded': judge.transcript(vocoder.convert_codes(source, None), rate),
-                 **{name: judge.transcript(audio[n], rate) for name, audio in outputs.items()}}
-        per_pair.append({'pair': n, 'truth': known_words(probe.path), **heard})
+        if probe.path not in said:
+            source = recordings[probe.path]
+            said[probe.path] = {
+                'source': judge.transcript(source, rate),
+                'source_vocoded': judge.transcript(vocoder.convert_codes(source, None), rate)}
+        heard = {name: judge.transcript(audio[n], rate) for name, audio in outputs.items()}
+        per_pair.append({'pair': n, 'truth': known_words(probe.path), **said[probe.path],
+                         **heard})
     rows = [name for name in TRANSCRIBED_ROWS if name == 'source_vocoded' or name in outputs]
     with_truth = [p for p in per_pair if p['truth']]
     return {
         'n': len(per_pair), 'n_truth': len(with_truth),
-        'agreement': {name: _mean_agreement([(p[name], p['source']) for p in per_pair])
+        'agreement': {name: content.mean_agreement((p[name], p['source']) for p in per_pair)
                       for name in rows},
-        'truth': {name: _mean_agreement([(p[name], p['truth']) for p in with_truth])
+        'truth': {name: content.mean_agreement((p[name], p['truth']) for p in with_truth)
                   for name in ('source',) + tuple(rows)},
         'pairs': per_pair,
         'recogniser': 'PocketSphinx 5, its US-English model (chainer_vc.content)'}
-
-
-def _mean_agreement(pairs: Sequence[tuple]) -> Optional[dict]:
-    if not pairs:
-        return None
-    scores = [content.agreement(heard, reference) for heard, reference in pairs]
-    return {key: float(np.mean([s[key] for s in scores])) for key in ('word', 'character')}
 
 
 def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs,

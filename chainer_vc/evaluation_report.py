@@ -163,7 +163,8 @@ def content_rows(report: dict) -> list:
             ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}')]
 
 
-TRANSCRIPT_TITLES = {'source': 'source, unconverted', 'source_vocoded': 'source through the vocoder path',
+TRANSCRIPT_TITLES = {'source': 'source, unconverted',
+                     'source_vocoded': 'source through the vocoder path',
                      'f0_only': 'F0 only', 'baseline': 'baseline', 'converted': 'model'}
 
 

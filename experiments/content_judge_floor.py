@@ -46,11 +46,6 @@ CHANGES = {'the vocoder path (WORLD, 16 ms, 256 mel bins)': vocoded,
            'band limited to 4 kHz': band_limited, 'white noise at 20 dB SNR': noisy}
 
 
-def mean_agreement(pairs) -> dict:
-    scores = [content.agreement(heard, said) for heard, said in pairs]
-    return {key: float(np.mean([s[key] for s in scores])) for key in ('word', 'character')}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--manifest', type=Path, required=True)
@@ -69,10 +64,12 @@ def main(argv=None):
         heard = [content.transcribe(s, RATE) for s in speech]
         row = {'n': len(chosen), 'seconds': float(np.mean([len(s) / RATE for s in speech]))}
         if name.startswith('digits'):
-            row['truth'] = mean_agreement(zip(heard, [known_words(u.path) for u in chosen]))
-        row['again'] = mean_agreement(zip([content.transcribe(s, RATE) for s in speech], heard))
+            row['truth'] = content.mean_agreement(
+                zip(heard, [known_words(u.path) for u in chosen]))
+        row['again'] = content.mean_agreement(
+            zip([content.transcribe(s, RATE) for s in speech], heard))
         for change, apply in CHANGES.items():
-            row[change] = mean_agreement(
+            row[change] = content.mean_agreement(
                 zip([content.transcribe(apply(s), RATE) for s in speech], heard))
         rows[name] = row
     transcribed = sum(row['n'] * (3 + len(CHANGES)) for row in rows.values())
