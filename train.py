@@ -104,6 +104,10 @@ def add_options(parser):
                        help="where G sees the labels (the seed: bottleneck only)")
     group.add_argument('--norm', choices=NORMS, default='batch',
                        help="G's normalisation (the seed: batch)")
+    group.add_argument('--skips', action='store_true',
+                       help="G's up layers add the down layers' outputs of the same size "
+                            "(U-Net skips; the seed: none): detail finer than the bottleneck "
+                            'reaches the output')
     group.add_argument('--dis-conditioning', choices=DIS_CONDITIONINGS, default='none',
                        help="the critic's labels: none (the seed: D(x)) or projection (D(x, c) "
                             'judges x as speech of the labels c, as StarGAN-VC2)')
@@ -136,7 +140,8 @@ def training_config(args) -> TrainingConfig:
 def chosen_preset(args):
     """The named preset with the Generator options of the command line."""
     return dataclasses.replace(PRESETS[args.preset], gen_conditioning=args.label_conditioning,
-                               gen_norm=args.norm, dis_conditioning=args.dis_conditioning)
+                               gen_norm=args.norm, gen_skips=args.skips,
+                               dis_conditioning=args.dis_conditioning)
 
 
 def feature_config(args, preset):

@@ -99,11 +99,15 @@ class Generator(chainer.Chain):
     Options, the seed's by default: ``conditioning`` 'bottleneck' (the seed: labels tiled
     and concatenated before the merge convolution only), 'decoder' (also concatenated to the
     input of every up layer) or 'cin' (also through conditional instance normalisation in
-    every ResBlock and up layer); ``norm`` 'batch' (the seed) or 'instance' everywhere else.
+    every ResBlock and up layer); ``norm`` 'batch' (the seed) or 'instance' everywhere else;
+    ``skips`` False (the seed) or True: each up layer's output plus the down layer's output
+    of the same size (U-Net's skips, added rather than concatenated), so that detail finer
+    than the 8x-downsampled bottleneck reaches the output.
     """
 
     def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
-                 n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch'):
+                 n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch',
+                 skips: bool = False):
         super().__init__()
         if conditioning not in CONDITIONINGS:
             raise ValueError(f'unknown label conditioning {conditioning!r}')
@@ -113,6 +117,7 @@ class Generator(chainer.Chain):
         self.label_size = label_size
         self.n_res_blocks = n_res_blocks
         self.conditioning = conditioning
+        self.skips = skips
         extra = label_size if conditioning == 'decoder' else 0
         late_norm = 'cin' if conditioning == 'cin' else norm
         late = dict(norm=late_norm, label_size=label_size)
@@ -132,7 +137,15 @@ class Generator(chainer.Chain):
                                  activation=F.sigmoid)
 
     def encode(self, x):
-        return self.down4(self.down3(self.down2(self.down1(x))))
+        return self.encode_all(x)[-1]
+
+    def encode_all(self, x) -> list:
+        """The outputs of down1 .. down4."""
+        outputs = []
+        for down in (self.down1, self.down2, self.down3, self.down4):
+            x = down(x)
+            outputs.append(x)
+        return outputs
 
     def condition(self, h, c):
         """Tile the labels over the bottleneck, concatenate, merge."""
@@ -163,15 +176,23 @@ class Generator(chainer.Chain):
         label_term = F.reshape(F.matmul(taps, inside), (batch, out_channels, height, width))
         return y + label_term
 
-    def decode(self, h, c=None):
+    def decode(self, h, c=None, skips: Sequence = ()):
+        """Bottleneck -> output; ``skips``: down3, down2, down1's outputs, added to the
+        outputs of up1, up2, up3 (the ``skips`` option; none for the seed)."""
         for i in range(1, self.n_res_blocks + 1):
             h = getattr(self, f'res{i}')(h, c)
-        for up in (self.up1, self.up2, self.up3, self.up4):
+        ups = (self.up1, self.up2, self.up3, self.up4)
+        for i, up in enumerate(ups):
             h = up(self._with_labels(h, c) if self.conditioning == 'decoder' else h, c)
+            if i < len(skips):
+                h = h + skips[i]
         return h
 
     def forward(self, x, c):
-        return self.decode(self.condition(self.encode(x), c), c)
+        if not self.skips:
+            return self.decode(self.condition(self.encode(x), c), c)
+        outputs = self.encode_all(x)
+        return self.decode(self.condition(outputs[-1], c), c, outputs[-2::-1])
 
 
 def tap_masks(ksize, pad, size) -> numpy.ndarray:

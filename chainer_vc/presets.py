@@ -7,9 +7,9 @@
   multiply-adds), for CPU training runs.
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
 
-The Generator's label conditioning and normalisation are options (``gen_conditioning``,
-``gen_norm``), and so is the critic's (``dis_conditioning``); every preset has the seed's
-('bottleneck', 'batch', 'none') by default.
+The Generator's label conditioning, normalisation and skips are options (``gen_conditioning``,
+``gen_norm``, ``gen_skips``), and so is the critic's (``dis_conditioning``); every preset has
+the seed's ('bottleneck', 'batch', no skips, 'none') by default.
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class Preset:
     description: str = ''
     gen_conditioning: str = 'bottleneck'
     gen_norm: str = 'batch'
+    gen_skips: bool = False
     dis_conditioning: str = 'none'
 
     def __post_init__(self):

@@ -20,8 +20,9 @@ def labels(batch, size, hot):
 
 @pytest.mark.parametrize('conditioning', ['bottleneck', 'decoder', 'cin'])
 @pytest.mark.parametrize('norm', ['batch', 'instance'])
-def test_generator_options_keep_shapes_and_train_every_weight(conditioning, norm):
-    gen = Generator(5, (4, 8, 16, 32), 2, conditioning, norm)
+@pytest.mark.parametrize('skips', [False, True])
+def test_generator_options_keep_shapes_and_train_every_weight(conditioning, norm, skips):
+    gen = Generator(5, (4, 8, 16, 32), 2, conditioning, norm, skips)
     x = np.random.default_rng(0).random((2, 1, 16, 256)).astype(np.float32)
     y = gen(x, labels(2, 5, 1))
     assert y.shape == x.shape
@@ -29,6 +30,23 @@ def test_generator_options_keep_shapes_and_train_every_weight(conditioning, norm
     # Every parameter receives gradient (the CIN's label weights start at 0 but do not stay).
     missing = [name for name, p in gen.namedparams() if p.grad is None or not np.any(p.grad)]
     assert missing == [] or (norm == 'batch' and all('/b' in name for name in missing))
+
+
+def test_skips_add_each_down_layers_output_to_the_up_layer_of_its_size():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True)
+    x = np.random.default_rng(3).random((2, 1, 16, 256)).astype(np.float32)
+    c = labels(2, 5, 1)
+    h1 = gen.down1(x)
+    h2 = gen.down2(h1)
+    h3 = gen.down3(h2)
+    h = gen.condition(gen.down4(h3), c)
+    h = gen.res2(gen.res1(h, c), c)
+    h = gen.up3(gen.up2(gen.up1(h, c) + h3, c) + h2, c) + h1
+    expected = gen.up4(h).array
+    np.testing.assert_allclose(gen(x, c).array, expected, rtol=1e-6)
+    # Without skips the same weights give another output: the skips change what G computes.
+    gen.skips = False
+    assert not np.allclose(gen(x, c).array, expected, atol=1e-4)
 
 
 def test_instance_normalization_against_a_hand_computation():
@@ -68,10 +86,12 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--log-interval', '1i', '--snapshot-interval', '2i', '--sample-interval', '2i',
                    '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
-                   '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1')
+                   '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
+                   '--skips')
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
+    assert model['preset']['gen_skips'] is True
     assert model['features']['magnitude_floor'] == 1e-5
     training = model['training']
     assert (training['optimizer'], training['lr_gen'], training['lr_dis'], training['beta1'],
@@ -80,7 +100,7 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     assert 'gen/loss_id' in log[0] and 'gen/loss_id' not in log[1]
     # The run directory rebuilds the same Generator for conversion.
     config = ModelConfig.load(out)
-    assert config.build_generator().conditioning == 'cin'
+    assert config.build_generator().conditioning == 'cin' and config.build_generator().skips
     snapshot = np.load(out / 'snapshot_iter_2')
     assert 'updater/optimizer:gen/down1/conv/W/m' in snapshot.files  # Adam's first moment
     # The schedule shifts Adam's step size alpha, from each network's own rate: two shifts
