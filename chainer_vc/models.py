@@ -136,11 +136,8 @@ class Generator(chainer.Chain):
             self.up4 = ConvBlock(c1 + extra, 1, 7, 1, 3, deconv=True, batch_norm=False,
                                  activation=F.sigmoid)
 
-    def encode(self, x):
-        return self.encode_all(x)[-1]
-
-    def encode_all(self, x) -> list:
-        """The outputs of down1 .. down4."""
+    def encode(self, x) -> list:
+        """The outputs of down1 .. down4 (the last is the bottleneck)."""
         outputs = []
         for down in (self.down1, self.down2, self.down3, self.down4):
             x = down(x)
@@ -189,10 +186,9 @@ class Generator(chainer.Chain):
         return h
 
     def forward(self, x, c):
-        if not self.skips:
-            return self.decode(self.condition(self.encode(x), c), c)
-        outputs = self.encode_all(x)
-        return self.decode(self.condition(outputs[-1], c), c, outputs[-2::-1])
+        outputs = self.encode(x)
+        skips = outputs[-2::-1] if self.skips else ()
+        return self.decode(self.condition(outputs[-1], c), c, skips)
 
 
 def tap_masks(ksize, pad, size) -> numpy.ndarray:

@@ -21,13 +21,14 @@ import chainer
 import chainer.functions as F
 import numpy as np
 
-from chainer_vc import content, evaluation, feature_kinds
-from chainer_vc.conversion import Converter, load_utterance
-from chainer_vc.corpus import read_manifest
+from chainer_vc import evaluation, feature_kinds
+from chainer_vc.conversion import Converter
 from chainer_vc.models import Generator
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 from chainer_vc.split import load_heldout, split_corpus
+# Run as a script from experiments/, whose folder is then on the import path.
+from identity_content import held_out_of, identity_words, references
 
 
 def build(variant: str, config: ModelConfig) -> Generator:
@@ -55,23 +56,18 @@ def train_autoencoder(gen, dataset, iterations: int, batchsize: int, seed: int) 
     return (time.perf_counter() - start) / iterations
 
 
-def judge_identity(converter, chosen, corpus, speaker, spread) -> dict:
-    vocoder = evaluation.VocoderOnly.like(converter)
-    rate = converter.features.sample_rate
+def judge_identity(converter, found, corpus, speaker, spread) -> dict:
+    """Word agreement of the identity conversion, next to the vocoder path's, and G's
+    reconstruction error (RMS, in standard deviations of the envelope)."""
     own = converter.target_codes(evaluation.speaker_labels(corpus.utterances, speaker))
-    words, vocoded_words, errors = [], [], []
-    for utterance in chosen:
-        source = load_utterance(utterance.path, converter.features)
-        said = content.transcribe(source, rate)
-        encoded = converter.kind.encode(source)
-        unit = np.asarray(converter.generate(encoded.unit, own))
-        errors.append(float(np.sqrt(np.mean((unit - encoded.unit) ** 2))) * 2 * spread)
-        heard = converter.convert_codes(source, own)
-        words.append(content.agreement(content.transcribe(heard, rate), said)['word'])
-        vocoded = vocoder.convert_codes(source, None)
-        vocoded_words.append(content.agreement(content.transcribe(vocoded, rate), said)['word'])
-    return {'identity_word_agreement': float(np.mean(words)),
-            'vocoder_word_agreement': float(np.mean(vocoded_words)),
+    errors = []
+    for source, _, _ in found:
+        unit = converter.kind.encode(source).unit
+        rebuilt = np.asarray(converter.generate(unit, own))
+        errors.append(float(np.sqrt(np.mean((rebuilt - unit) ** 2))) * 2 * spread)
+    return {'identity_word_agreement': float(np.mean(identity_words(converter, found, corpus,
+                                                                    speaker))),
+            'vocoder_word_agreement': float(np.mean([vocoder for _, _, vocoder in found])),
             'reconstruction_rms_sd': float(np.mean(errors))}
 
 
@@ -87,13 +83,14 @@ def main(argv=None):
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model)
-    corpus = read_manifest(args.manifest, config.labels)
-    train, heldout = split_corpus(corpus, load_heldout(args.model))
+    corpus, chosen = held_out_of(args.model, args.manifest, config.labels, args.speaker,
+                                 args.utterances)
+    train, _ = split_corpus(corpus, load_heldout(args.model))
     kind = feature_kinds.build(config.features, config.labels)
     dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
                            config.labels, seed=args.seed)
-    chosen = [u for u in heldout.utterances
-              if u.labels['speaker'] == args.speaker][:args.utterances]
+    # The sources' own transcripts and the vocoder path's, once for every variant.
+    found = references(Converter(None, config), chosen)
     results = {}
     for variant in args.variants:
         np.random.seed(args.seed)
@@ -102,7 +99,7 @@ def main(argv=None):
                                     args.seed)
         converter = Converter(gen, config, variant)
         results[variant] = dict(seconds_per_iteration=seconds, iterations=args.iterations,
-                                **judge_identity(converter, chosen, corpus, args.speaker,
+                                **judge_identity(converter, found, corpus, args.speaker,
                                                  config.features.spread))
         print(variant, json.dumps(results[variant]), flush=True)
     if args.out:

@@ -18,6 +18,35 @@ from chainer_vc.corpus import read_manifest
 from chainer_vc.split import load_heldout, split_corpus
 
 
+def held_out_of(model, manifest, labels, speaker, count) -> tuple:
+    """The corpus of ``manifest`` and the first ``count`` held-out utterances of ``speaker``."""
+    corpus = read_manifest(manifest, labels)
+    _, heldout = split_corpus(corpus, load_heldout(model))
+    return corpus, [u for u in heldout.utterances if u.labels['speaker'] == speaker][:count]
+
+
+def references(converter, utterances) -> list:
+    """Per utterance: its samples, its transcript, and the vocoder path's word agreement with
+    that transcript (the same for every model of the converter's features)."""
+    vocoder = evaluation.VocoderOnly.like(converter)
+    rate = converter.features.sample_rate
+    found = []
+    for utterance in utterances:
+        source = load_utterance(utterance.path, converter.features)
+        said = content.transcribe(source, rate)
+        vocoded = content.transcribe(vocoder.convert_codes(source, None), rate)
+        found.append((source, said, content.agreement(vocoded, said)['word']))
+    return found
+
+
+def identity_words(converter, found, corpus, speaker) -> list:
+    """Word agreement of each identity conversion (to ``speaker``) with its source's transcript."""
+    own = converter.target_codes(evaluation.speaker_labels(corpus.utterances, speaker))
+    rate = converter.features.sample_rate
+    return [content.agreement(content.transcribe(converter.convert_codes(source, own), rate),
+                              said)['word'] for source, said, _ in found]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model', type=Path, required=True)
@@ -27,20 +56,11 @@ def main(argv=None):
     parser.add_argument('--snapshot')
     args = parser.parse_args(argv)
     converter = Converter.from_run_directory(args.model, args.snapshot)
-    corpus = read_manifest(args.manifest, converter.config.labels)
-    _, heldout = split_corpus(corpus, load_heldout(args.model))
-    chosen = [u for u in heldout.utterances
-              if u.labels['speaker'] == args.speaker][:args.utterances]
-    vocoder = evaluation.VocoderOnly.like(converter)
-    rate = converter.features.sample_rate
-    words = {'vocoder path': [], 'identity conversion': []}
-    for utterance in chosen:
-        source = load_utterance(utterance.path, converter.features)
-        said = content.transcribe(source, rate)
-        own = converter.target_codes(evaluation.speaker_labels(corpus.utterances, args.speaker))
-        for name, heard in (('vocoder path', vocoder.convert_codes(source, None)),
-                            ('identity conversion', converter.convert_codes(source, own))):
-            words[name].append(content.agreement(content.transcribe(heard, rate), said)['word'])
+    corpus, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
+                                 args.speaker, args.utterances)
+    found = references(converter, chosen)
+    words = {'vocoder path': [vocoder for _, _, vocoder in found],
+             'identity conversion': identity_words(converter, found, corpus, args.speaker)}
     print(f'{len(chosen)} held-out utterances of {args.speaker}: word agreement with the '
           'source\'s transcript: ' + ', '.join(f'{name} {np.mean(values):.3f}'
                                               for name, values in words.items()))
