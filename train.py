@@ -20,7 +20,7 @@ from chainer_vc.presets import PRESETS
 from chainer_vc.split import DEFAULT_FRACTION, training_split
 from chainer_vc.run_directory import (MODEL_JSON, ModelConfig, find_weights, load_weights,
                                      weights_saver)
-from chainer_vc.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig
+from chainer_vc.updater import CONTENT_LOSSES, NonFiniteLossError, StarGANUpdater, TrainingConfig
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
 DEFAULTS = TrainingConfig()
@@ -100,6 +100,10 @@ def add_options(parser):
     group.add_argument('--beta2', type=float, default=DEFAULTS.beta2, help="Adam's beta2")
     group.add_argument('--id-until', type=int, default=DEFAULTS.id_until,
                        help='iteration at which the identity loss switches off (0: never)')
+    group.add_argument('--content-loss', choices=sorted(CONTENT_LOSSES),
+                       default=DEFAULTS.content_loss,
+                       help='distance of the cycle and identity losses (the seed: mse; l1 as '
+                            'StarGAN-VC)')
     group.add_argument('--label-conditioning', choices=CONDITIONINGS, default='bottleneck',
                        help="where G sees the labels (the seed: bottleneck only)")
     group.add_argument('--norm', choices=NORMS, default='batch',
@@ -134,7 +138,8 @@ def training_config(args) -> TrainingConfig:
         lambda_rec=args.lambda_rec, lambda_fm=args.lambda_fm, lambda_id=args.lambda_id,
         label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
         lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
-        lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until)
+        lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until,
+        content_loss=args.content_loss)
 
 
 def chosen_preset(args):

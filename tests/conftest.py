@@ -114,6 +114,23 @@ def analysis_cache(tmp_path_factory):
     return Path(os.environ['CHAINER_VC_CACHE'])
 
 
+FAKE_DPKG = """\
+import shutil, sys
+assert sys.argv[1] == '-x', sys.argv
+shutil.unpack_archive(sys.argv[2], sys.argv[3], format='gztar')
+"""
+
+
+def fake_debian_tools(folder: Path, apt_get_source: str) -> Path:
+    """Executable ``apt-get`` (the given Python source) and ``dpkg -x`` (unpacks a tarball
+    standing for a .deb) stand-ins in ``folder``, for tests of the Debian corpus fetchers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in (('apt-get', apt_get_source), ('dpkg', FAKE_DPKG)):
+        (folder / name).write_text(f'#!{sys.executable}\n{source}')
+        (folder / name).chmod(0o755)
+    return folder
+
+
 REPO = Path(__file__).resolve().parents[1]
 SPEAKERS = {'low': ('male', 120.0), 'high': ('female', 240.0)}
 # The corpus of the trained fixture model: three speakers, two sexes.

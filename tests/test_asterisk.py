@@ -2,7 +2,6 @@
 import os
 import pathlib
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ import soundfile
 
 from chainer_vc.corpus import asterisk, debian, read_manifest, write_manifest
 from chainer_vc.errors import InputError
+
+from conftest import fake_debian_tools
 
 RATE = asterisk.SAMPLE_RATE
 
@@ -105,21 +106,12 @@ if language not in os.environ['FAKE_LANGUAGES'].split():
     sys.exit('E: Unable to locate package ' + sys.argv[2])
 shutil.copy(os.environ['FAKE_DEB_' + language], sys.argv[2] + '_1.6.1-1_all.deb')
 """
-FAKE_DPKG = """\
-import shutil, sys
-assert sys.argv[1] == '-x', sys.argv
-shutil.unpack_archive(sys.argv[2], sys.argv[3], format='gztar')
-"""
 
 
 @pytest.fixture
 def fake_debian(tmp_path, monkeypatch):
     """``apt-get``/``dpkg`` stand-ins; one tarball per language stands for its .deb."""
-    tools = tmp_path / 'bin'
-    tools.mkdir()
-    for name, source in (('apt-get', FAKE_APT_GET), ('dpkg', FAKE_DPKG)):
-        (tools / name).write_text(f'#!{sys.executable}\n{source}')
-        (tools / name).chmod(0o755)
+    tools = fake_debian_tools(tmp_path / 'bin', FAKE_APT_GET)
     tree = fake_voices(tmp_path / 'tree')
     sounds = tree / asterisk.SOUNDS_DIR
     for language in ('en', 'it'):

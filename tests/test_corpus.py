@@ -2,7 +2,6 @@
 import os
 import pathlib
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -13,6 +12,8 @@ from chainer_vc.corpus import (READERS, Corpus, Utterance, from_commonvoice, fro
 from chainer_vc.corpus import fillets
 from chainer_vc.errors import InputError
 from chainer_vc.labels import LabelGroup, LabelSchema
+
+from conftest import fake_debian_tools
 
 
 def audio(path, rate=16000, channels=1, seconds=0.05):
@@ -386,20 +387,12 @@ if os.environ.get('FAKE_FAIL'):
 assert sys.argv[1:] == ['download', 'fillets-ng-data-cs'], sys.argv
 shutil.copy(os.environ['FAKE_DEB'], 'fillets-ng-data-cs_1.0.1-1.1_all.deb')
 """
-FAKE_DPKG = """\
-import shutil, sys
-assert sys.argv[1] == '-x', sys.argv
-shutil.unpack_archive(sys.argv[2], sys.argv[3], format='gztar')
-"""
 
 
 @pytest.fixture
 def fake_debian(tmp_path, monkeypatch):
     """``apt-get`` and ``dpkg`` stand-ins on PATH; the '.deb' is a tarball of a fake tree."""
-    tools = tmp_path / 'bin'
-    for name, source in (('apt-get', FAKE_APT_GET), ('dpkg', FAKE_DPKG)):
-        script = text(tools / name, f'#!{sys.executable}\n{source}')
-        script.chmod(0o755)
+    tools = fake_debian_tools(tmp_path / 'bin', FAKE_APT_GET)
     deb = shutil.make_archive(str(tmp_path / 'deb'), 'gztar', fake_package(tmp_path / 'tree'))
     monkeypatch.setenv('PATH', str(tools))
     monkeypatch.setenv('FAKE_DEB', deb)

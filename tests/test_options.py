@@ -87,7 +87,7 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
                    '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
-                   '--skips')
+                   '--skips', '--content-loss', 'l1')
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
@@ -95,7 +95,7 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     assert model['features']['magnitude_floor'] == 1e-5
     training = model['training']
     assert (training['optimizer'], training['lr_gen'], training['lr_dis'], training['beta1'],
-            training['id_until']) == ('adam', 2e-4, 1e-4, 0.5, 1)
+            training['id_until'], training['content_loss']) == ('adam', 2e-4, 1e-4, 0.5, 1, 'l1')
     log = json.loads((out / 'log').read_text())
     assert 'gen/loss_id' in log[0] and 'gen/loss_id' not in log[1]
     # The run directory rebuilds the same Generator for conversion.

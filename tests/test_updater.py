@@ -175,6 +175,23 @@ def test_identity_option_adds_its_term():
     assert 'gen/loss_id' in update(updater, reporter)
 
 
+@pytest.mark.parametrize('content_loss', ['mse', 'l1'])
+def test_cycle_and_identity_losses_use_the_chosen_distance(content_loss):
+    updater, reporter = make_updater(config=TrainingConfig(lambda_id=5.0,
+                                                           content_loss=content_loss))
+    gen = updater.gen
+    batch = updater._next_batches()
+    fake = gen(batch['x_real'], batch['c_fake'])
+    errors = {'gen/loss_rec': gen(fake.array, batch['c_real']).array - batch['x_real'],
+              'gen/loss_id': gen(batch['x_real'], batch['c_real']).array - batch['x_real']}
+    distance = np.abs if content_loss == 'l1' else np.square
+    observation = {}
+    with reporter.scope(observation):
+        updater.update_generator(batch, fake)
+    for name, error in errors.items():
+        assert float(observation[name].array) == pytest.approx(distance(error).mean(), rel=1e-5)
+
+
 def test_non_finite_loss_stops_with_the_term_and_iteration():
     updater, reporter = make_updater(config=TrainingConfig(lambda_gp=float('inf')))
     with pytest.raises(NonFiniteLossError, match='dis/loss_gp became non-finite at iteration 1'):
