@@ -25,7 +25,7 @@ import numpy as np
 import soundfile
 
 from chainer_vc import audio, feature_kinds, features
-from chainer_vc.errors import InputError
+from chainer_vc.errors import InputError, warnings_about
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.models import Generator
 from chainer_vc.run_directory import ModelConfig, load_generator
@@ -419,7 +419,8 @@ def convert_files(converter: Converter, jobs: Sequence[Tuple[Path, Path]],
         load_utterance(source, converter.features)
     written = []
     for source, output in jobs:
-        written.append(convert_file(converter, source, output, target, keep_rate))
+        with warnings_about(source):
+            written.append(convert_file(converter, source, output, target, keep_rate))
         if log is not None:
             log(f'{source} -> {output}')
     return written

@@ -33,7 +33,7 @@ from chainer_vc import baseline, content, conversion, speaker_encoder
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import Corpus, Utterance, read_manifest
 from chainer_vc.corpus.asterisk import known_words
-from chainer_vc.errors import InputError
+from chainer_vc.errors import InputError, warnings_about
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
                               label_sensitivity, verification_trials)
@@ -435,7 +435,9 @@ def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs
     converted = []
     for i, target in pairs:
         codes = converter.target_codes(target_labels[target])
-        converted.append(converter.convert_codes(recordings[selection.probes[i].path], codes))
+        path = selection.probes[i].path
+        with warnings_about(path):
+            converted.append(converter.convert_codes(recordings[path], codes))
     return converted
 
 
@@ -453,12 +455,14 @@ def distances(converter: Converter, selection: Selection, recordings, pairs, con
     to its conversion converted back, and (``identity``) to its conversion to its own labels."""
     lsd = {'cycle': [], 'identity': []}
     for n, (i, _) in enumerate(pairs):
-        source = recordings[selection.probes[i].path]
+        path = selection.probes[i].path
+        source = recordings[path]
         own = converter.target_codes(_labelled(selection.probes[i].labels))
-        lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
-        if identity:
-            lsd['identity'].append(conversion.log_spectral_distance(
-                source, converter.convert_codes(source, own), converter.distance_config))
+        with warnings_about(path):
+            lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
+            if identity:
+                lsd['identity'].append(conversion.log_spectral_distance(
+                    source, converter.convert_codes(source, own), converter.distance_config))
     return lsd
 
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from chainer_vc import audio, conversion, dataset as datasets, features, world
-from chainer_vc.errors import InputError
+from chainer_vc.errors import InputError, InputWarning
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.world import WorldConfig
 
@@ -207,8 +208,8 @@ class WorldKind:
         else:
             source = world.log_f0_statistics(f0, speech)
         if source is None:
-            _warn('warning: the input has no voiced frames (whispered or unvoiced): its F0 is '
-                  'left as it is; the envelope is converted')
+            warnings.warn(InputWarning('no voiced frames (whispered or unvoiced): its F0 is '
+                                       'left as it is; the envelope is converted'))
             return f0
         return world.convert_f0(f0, source, (target['log_f0_mean'], target['log_f0_std']))
 

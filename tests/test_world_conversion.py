@@ -2,15 +2,16 @@
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import baseline, feature_kinds, world
+from chainer_vc import baseline, errors, feature_kinds, world
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import read_manifest
-from chainer_vc.errors import InputError
+from chainer_vc.errors import InputError, InputWarning
 from chainer_vc.run_directory import ModelConfig, load_generator
 from conftest import FORMANT_SPEAKERS, REPO, WORLD_ITERATIONS, formant_voice, make_formant_corpus
 
@@ -92,12 +93,28 @@ def test_vocoder_only_path_keeps_the_pitch(world_run):
     assert median_f0(resynthesised) == pytest.approx(150, rel=0.05)
 
 
-def test_unvoiced_input_warns_and_keeps_its_f0(world_run, capsys):
+def test_unvoiced_input_warns_and_keeps_its_f0(world_run):
     converter = Converter.from_run_directory(world_run)
     noise = (0.3 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
-    converted = converter.convert(noise, {'speaker': 'bright'})
+    with pytest.warns(InputWarning, match='no voiced frames'):
+        converted = converter.convert(noise, {'speaker': 'bright'})
     assert converted.shape == noise.shape and np.all(np.isfinite(converted))
-    assert 'no voiced frames' in capsys.readouterr().err
+
+
+def test_input_warnings_name_the_file_once(capsys):
+    """An input converted many times (the judge converts it to every target) is named
+    once per message; other warnings pass through unchanged."""
+    for _ in range(3):
+        with errors.warnings_about('a/whispered.wav'):
+            warnings.warn(InputWarning('no voiced frames'))
+    with errors.warnings_about('b/other.wav'):
+        warnings.warn(InputWarning('no voiced frames'))
+    assert capsys.readouterr().err.splitlines() == [
+        'warning: a/whispered.wav: no voiced frames', 'warning: b/other.wav: no voiced frames']
+    with pytest.warns(RuntimeWarning, match='unrelated'):
+        with errors.warnings_about('c.wav'):
+            warnings.warn('unrelated', RuntimeWarning)
+    assert capsys.readouterr().err == ''
 
 
 def test_target_without_statistics_is_one_line(tmp_path):
@@ -132,7 +149,10 @@ def test_target_without_statistics_is_one_line(tmp_path):
     result = run('convert.py', '--baseline', '--manifest', manifest, '--input', whispered,
                  '--output', out, '--target', 'speaker=bright')
     assert result.returncode == 0, result.stderr
-    assert 'no voiced frames' in result.stderr and out.is_file()
+    assert result.stderr.splitlines() == [
+        f'warning: {whispered}: no voiced frames (whispered or unvoiced): its F0 is left as '
+        'it is; the envelope is converted']
+    assert out.is_file()
 
 
 def test_fit_warp_recovers_a_known_factor():
