@@ -1,0 +1,97 @@
+"""What was said, by target: the content judge on one English speaker's held-out utterances
+converted to every speaker of the model (its own included: the identity conversion), per
+target, with more conversions than evaluate.py's 180 pairs give it (6 per target).
+
+    python experiments/content_by_target.py --model results/voices_skips_l1 \
+        --manifest data/voices/manifest.csv --speaker allison --utterances 20 --baselines
+
+Prints a Markdown table: per target, the mean word agreement of each path's transcript with
+the source's own transcript (the vocoder path: the source resynthesised, the same for every
+target), and the mean over the other targets; ``--out`` also writes the numbers as JSON.
+``--baselines`` adds the rows with no training (F0 only; F0 + warp + mean shift), fitted as
+evaluate.py fits them.
+"""
+import argparse
+import json
+import os
+from pathlib import Path
+
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
+import numpy as np
+
+from chainer_vc import content, evaluation
+from chainer_vc.conversion import Converter
+from chainer_vc.split import load_heldout, split_corpus
+from identity_content import held_out_of, references
+
+
+def target_words(converter, found, corpus, targets) -> dict:
+    """``{target: [word agreement per utterance]}`` of ``converter``'s conversions."""
+    rate = converter.features.sample_rate
+    words = {}
+    for target in targets:
+        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
+        words[target] = [
+            content.agreement(content.transcribe(converter.convert_codes(source, codes), rate),
+                              said)['word'] for source, said, _ in found]
+    return words
+
+
+def table(speaker: str, vocoder: list, rows: dict) -> str:
+    """Markdown: one line per target (the speaker's own first), then the mean over the
+    others; one column per path."""
+    names = list(rows)
+    targets = list(next(iter(rows.values())))
+    ordered = [speaker] + [t for t in targets if t != speaker]
+    lines = ['| target | vocoder path | ' + ' | '.join(names) + ' |',
+             '|---|---|' + '---|' * len(names)]
+    for target in ordered:
+        label = f'{target} (identity)' if target == speaker else target
+        lines.append(f'| {label} | {np.mean(vocoder):.0%} | ' + ' | '.join(
+            f'{np.mean(rows[name][target]):.0%}' for name in names) + ' |')
+    others = [t for t in ordered if t != speaker]
+    lines.append(f'| mean over the {len(others)} other targets | {np.mean(vocoder):.0%} | '
+                 + ' | '.join(f'{np.mean([rows[n][t] for t in others]):.0%}'
+                              for n in names) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', type=Path, required=True)
+    parser.add_argument('--manifest', type=Path, required=True)
+    parser.add_argument('--speaker', default='allison')
+    parser.add_argument('--utterances', type=int, default=20)
+    parser.add_argument('--snapshot')
+    parser.add_argument('--baselines', action='store_true')
+    parser.add_argument('--out', type=Path)
+    args = parser.parse_args(argv)
+    converter = Converter.from_run_directory(args.model, args.snapshot)
+    corpus, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
+                                 args.speaker, args.utterances)
+    found = references(converter, chosen)
+    targets = list(converter.config.labels.group('speaker').classes)
+    converters = {}
+    if args.baselines:
+        training, _ = split_corpus(corpus, load_heldout(args.model))
+        fitted = evaluation.baselines_for(converter, training.utterances)
+        converters = {'F0 only': fitted['f0_only'], 'baseline': fitted['baseline']}
+    converters['model'] = converter
+    rows = {name: target_words(other, found, corpus, targets)
+            for name, other in converters.items()}
+    vocoder = [v for _, _, v in found]
+    print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by '
+          f'{args.model}{" at " + args.snapshot if args.snapshot else ""}: word agreement '
+          "with the source's transcript\n")
+    print(table(args.speaker, vocoder, rows))
+    if args.out:
+        args.out.write_text(json.dumps({
+            'model': str(args.model), 'snapshot': args.snapshot, 'speaker': args.speaker,
+            'utterances': [os.path.relpath(u.path, args.manifest.resolve().parent)
+                           for u in chosen],
+            'vocoder': vocoder, 'rows': rows},
+            indent=1))
+
+
+if __name__ == '__main__':
+    main()
