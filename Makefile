@@ -12,9 +12,10 @@ UNSEEN_MANIFEST := $(UNSEEN_DATA)/manifest.csv
 # Six voices: the four Asterisk prompt speakers (G.722, decoded into WAV) and the demo pair.
 VOICES_DATA := data/voices
 VOICES_MANIFEST := $(VOICES_DATA)/manifest.csv
-# The six-voice model (results/voices/README.md) and what `make demo-voices` judges of it:
-# VOICES_PAIRS conversions, as many per direction (30 directions), English sources transcribed.
-VOICES_MODEL ?= results/voices
+# The six-voice model (results/voices_skips_l1_id1000/README.md: past the baseline on who
+# speaks and on what was said) and what `make demo-voices` judges of it: VOICES_PAIRS
+# conversions, as many per direction (30 directions), English sources transcribed.
+VOICES_MODEL ?= results/voices_skips_l1_id1000
 VOICES_PAIRS ?= 60
 # The model `make demo` converts with: trained, evaluated and committed (results/world/README.md).
 SHIPPED ?= results/world
@@ -30,6 +31,9 @@ SHIPPED_TRAIN_ARGS := --features world --preset tiny --optimizer adam --lr-gen 2
 	--label-conditioning cin --norm instance --lambda-fm 0 --lambda-id 5 --snapshot-interval 250i \
 	--log-interval 50i --plot-interval 500i --sample-interval 1000i --no-progress
 DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
+# The six-voice model's recipe: the shipped one with skips, L1 content losses and the
+# identity loss for the first 1000 iterations.
+VOICES_TRAIN_ARGS := $(SHIPPED_TRAIN_ARGS) --skips --content-loss l1 --id-until 1000
 PYTEST_ARGS ?=
 RESEMBLYZER_VERSION := 0.1.4
 # The GPU targets need a CUDA device and CuPy (pip install -e '.[gpu]'). `make test-gpu PY=python3`
@@ -116,7 +120,7 @@ demo-voices: install $(VOICES_MANIFEST)
 	@echo "judged: $(DEMO_OUT)/voices_evaluation/README.md (per pair, same-/cross-sex, transcripts), index.html"
 
 demo-voices-train: install $(VOICES_MANIFEST)
-	$(PY) train.py --gpu -1 --manifest $(VOICES_MANIFEST) --out $(DEMO_OUT)/voices_model $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
+	$(PY) train.py --gpu -1 --manifest $(VOICES_MANIFEST) --out $(DEMO_OUT)/voices_model $(VOICES_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
 
 bench: install flite
 	$(PY) bench/run.py --all --out results/benchmarks
