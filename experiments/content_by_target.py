@@ -19,22 +19,10 @@ from pathlib import Path
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
-from chainer_vc import content, evaluation
+from chainer_vc import evaluation
 from chainer_vc.conversion import Converter
 from chainer_vc.split import load_heldout, split_corpus
-from identity_content import held_out_of, references
-
-
-def target_words(converter, found, corpus, targets) -> dict:
-    """``{target: [word agreement per utterance]}`` of ``converter``'s conversions."""
-    rate = converter.features.sample_rate
-    words = {}
-    for target in targets:
-        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
-        words[target] = [
-            content.agreement(content.transcribe(converter.convert_codes(source, codes), rate),
-                              said)['word'] for source, said, _ in found]
-    return words
+from identity_content import held_out_of, references, target_words
 
 
 def table(speaker: str, vocoder: list, rows: dict) -> str:

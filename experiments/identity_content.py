@@ -39,12 +39,22 @@ def references(converter, utterances) -> list:
     return found
 
 
+def target_words(converter, found, corpus, targets) -> dict:
+    """``{target: [word agreement per utterance]}``: each of ``found``'s sources converted to
+    each speaker of ``targets``, transcribed and scored against its source's transcript."""
+    rate = converter.features.sample_rate
+    words = {}
+    for target in targets:
+        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
+        words[target] = [
+            content.agreement(content.transcribe(converter.convert_codes(source, codes), rate),
+                              said)['word'] for source, said, _ in found]
+    return words
+
+
 def identity_words(converter, found, corpus, speaker) -> list:
     """Word agreement of each identity conversion (to ``speaker``) with its source's transcript."""
-    own = converter.target_codes(evaluation.speaker_labels(corpus.utterances, speaker))
-    rate = converter.features.sample_rate
-    return [content.agreement(content.transcribe(converter.convert_codes(source, own), rate),
-                              said)['word'] for source, said, _ in found]
+    return target_words(converter, found, corpus, [speaker])[speaker]
 
 
 def main(argv=None):
