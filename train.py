@@ -256,9 +256,8 @@ def training_data(config: ModelConfig, train_corpus, seed):
     config keeps its own) and the dataset of its examples."""
     paths = [u.path for u in train_corpus.utterances]
     codes = train_corpus.codes(config.labels)
-    fitted = feature_kinds.build(config.features, config.labels).fit(paths, codes, config.labels)
-    config = dataclasses.replace(config, features=fitted)
     kind = feature_kinds.build(config.features, config.labels)
+    config = dataclasses.replace(config, features=kind.fit(paths, codes, config.labels))
     return config, kind.dataset(paths, codes, config.labels, seed)
 
 

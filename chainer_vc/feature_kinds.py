@@ -114,19 +114,22 @@ class WorldKind:
     def __init__(self, config: WorldConfig, schema=None, options=None, device=None):
         self.config = config
         self.schema = schema
+        # What fit read, kept for dataset: each file is read (and a bad one reported) once.
+        self._fitted_on = {}
 
     # ------------------------------------------------------------------ training
 
     def analyses(self, paths: Sequence, warn=_warn) -> list:
         """Cached F0 and envelope of each file; None for unusable files (reported)."""
-        found = []
-        for path in paths:
-            try:
-                found.append(world.cached_analysis(path, self.config, self._load, warn))
-            except InputError as error:
-                warn(f'skipped: {error}')
-                found.append(None)
-        return found
+        return [self._fitted_on.pop(str(path)) if str(path) in self._fitted_on
+                else self._analysis(path, warn) for path in paths]
+
+    def _analysis(self, path, warn) -> Optional[world.Analysis]:
+        try:
+            return world.cached_analysis(path, self.config, self._load, warn)
+        except InputError as error:
+            warn(f'skipped: {error}')
+            return None
 
     def _load(self, path) -> np.ndarray:
         samples, _ = audio.load(path, self.config.sample_rate)
@@ -135,15 +138,19 @@ class WorldKind:
         return audio.peak_normalize(samples)
 
     def fit(self, paths: Sequence, codes: np.ndarray, schema, warn=_warn) -> WorldConfig:
-        """The config with the training corpus's statistics (itself when it has them)."""
+        """The config with the training corpus's statistics (itself when it has them); this
+        kind converts with it from now on, and its ``dataset`` of the same files reads none
+        of them again."""
         if self.config.fitted:
             return self.config
         analyses = self.analyses(paths, warn)
         kept = [i for i, a in enumerate(analyses) if a is not None]
         if not kept:
             raise InputError(f'none of the corpus\'s {len(paths)} audio files is usable')
-        return world.fit_statistics(self.config, [analyses[i] for i in kept],
-                                    np.asarray(codes)[kept], schema)
+        self.config = world.fit_statistics(self.config, [analyses[i] for i in kept],
+                                           np.asarray(codes)[kept], schema)
+        self._fitted_on = {str(path): analysis for path, analysis in zip(paths, analyses)}
+        return self.config
 
     def dataset(self, paths, codes, schema, seed=None, warn=_warn):
         analyses = self.analyses(paths, warn)
