@@ -21,7 +21,6 @@ import numpy as np
 
 from chainer_vc import evaluation
 from chainer_vc.conversion import Converter
-from chainer_vc.split import load_heldout, split_corpus
 from identity_content import held_out_of, references, target_words
 
 
@@ -55,13 +54,12 @@ def main(argv=None):
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
     converter = Converter.from_run_directory(args.model, args.snapshot)
-    corpus, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
-                                 args.speaker, args.utterances)
+    corpus, training, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
+                                           args.speaker, args.utterances)
     found = references(converter, chosen)
     targets = list(converter.config.labels.group('speaker').classes)
     converters = {}
     if args.baselines:
-        training, _ = split_corpus(corpus, load_heldout(args.model))
         fitted = evaluation.baselines_for(converter, training.utterances)
         converters = {'F0 only': fitted['f0_only'], 'baseline': fitted['baseline']}
     converters['model'] = converter

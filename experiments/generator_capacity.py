@@ -26,7 +26,6 @@ from chainer_vc.conversion import Converter
 from chainer_vc.models import Generator
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
-from chainer_vc.split import load_heldout, split_corpus
 # Run as a script from experiments/, whose folder is then on the import path.
 from identity_content import held_out_of, identity_words, references
 
@@ -83,9 +82,8 @@ def main(argv=None):
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
     config = ModelConfig.load(args.model)
-    corpus, chosen = held_out_of(args.model, args.manifest, config.labels, args.speaker,
-                                 args.utterances)
-    train, _ = split_corpus(corpus, load_heldout(args.model))
+    corpus, train, chosen = held_out_of(args.model, args.manifest, config.labels,
+                                        args.speaker, args.utterances)
     kind = feature_kinds.build(config.features, config.labels)
     dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
                            config.labels, seed=args.seed)

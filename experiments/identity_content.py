@@ -19,10 +19,12 @@ from chainer_vc.split import load_heldout, split_corpus
 
 
 def held_out_of(model, manifest, labels, speaker, count) -> tuple:
-    """The corpus of ``manifest`` and the first ``count`` held-out utterances of ``speaker``."""
+    """The corpus of ``manifest``, its training split (the model's ``heldout.csv`` left out)
+    and the first ``count`` held-out utterances of ``speaker``."""
     corpus = read_manifest(manifest, labels)
-    _, heldout = split_corpus(corpus, load_heldout(model))
-    return corpus, [u for u in heldout.utterances if u.labels['speaker'] == speaker][:count]
+    training, heldout = split_corpus(corpus, load_heldout(model))
+    return (corpus, training,
+            [u for u in heldout.utterances if u.labels['speaker'] == speaker][:count])
 
 
 def references(converter, utterances) -> list:
@@ -66,8 +68,8 @@ def main(argv=None):
     parser.add_argument('--snapshot')
     args = parser.parse_args(argv)
     converter = Converter.from_run_directory(args.model, args.snapshot)
-    corpus, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
-                                 args.speaker, args.utterances)
+    corpus, _, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
+                                    args.speaker, args.utterances)
     found = references(converter, chosen)
     words = {'vocoder path': [vocoder for _, _, vocoder in found],
              'identity conversion': identity_words(converter, found, corpus, args.speaker)}
