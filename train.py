@@ -37,6 +37,11 @@ def parse_args(argv=None):
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id (CuPy); -1 for CPU')
     parser.add_argument('--preset', choices=sorted(PRESETS), default='cfcefd21',
                         help='network and input size (cfcefd21: the seed, 64 frames)')
+    parser.add_argument('--gen-channels', type=int, nargs=4, metavar='C',
+                        help="G's widths, down1 .. down4 (default: the preset's; tiny: 4 8 16 32)")
+    parser.add_argument('--dis-channels', type=int, nargs=6, metavar='C',
+                        help="D's widths, conv1 .. conv6 (default: the preset's; tiny: "
+                             '4 8 16 32 64 128)')
     parser.add_argument('--batchsize', type=int, help="minibatch size (default: the preset's)")
     parser.add_argument('--epoch', type=int, help="epochs to train (default: the preset's, 1000)")
     parser.add_argument('--iterations', type=int,
@@ -143,10 +148,19 @@ def training_config(args) -> TrainingConfig:
 
 
 def chosen_preset(args):
-    """The named preset with the Generator options of the command line."""
-    return dataclasses.replace(PRESETS[args.preset], gen_conditioning=args.label_conditioning,
+    """The named preset with the network options of the command line."""
+    preset = PRESETS[args.preset]
+    widths = {}
+    for network in ('gen', 'dis'):
+        channels = getattr(args, f'{network}_channels')
+        if channels is not None:
+            if min(channels) < 1:
+                raise InputError(f'--{network}-channels {" ".join(map(str, channels))}: '
+                                 'widths must be positive')
+            widths[f'{network}_channels'] = channels
+    return dataclasses.replace(preset, gen_conditioning=args.label_conditioning,
                                gen_norm=args.norm, gen_skips=args.skips,
-                               dis_conditioning=args.dis_conditioning)
+                               dis_conditioning=args.dis_conditioning, **widths)
 
 
 def feature_config(args, preset):

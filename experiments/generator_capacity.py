@@ -1,15 +1,23 @@
-"""Can G carry what was said? G alone trained as an autoencoder on the world kind's windows
-(G(x, c_source) -> x, mean squared error, no D), then the content judge on the identity
-conversion of one speaker's held-out utterances, for several widths and with U-Net skips.
+"""Can G carry what was said, and who said it? G alone trained as an autoencoder on the world
+kind's windows (G(x, c_source) -> x, mean squared error, no D), then a judge on the identity
+conversion of held-out utterances, for several widths and with U-Net skips.
 
     python experiments/generator_capacity.py --model results/voices \
         --manifest data/voices/manifest.csv --speaker allison --utterances 12 \
         --iterations 1000 --variants tiny small tiny+skips small+skips --out runs/capacity.json
+    python experiments/generator_capacity.py --model results/world \
+        --manifest data/fillets/manifest.csv --judge speaker \
+        --iterations 1000 --variants tiny 8-16-32-64 small --out runs/capacity_speaker.json
 
-Uses the model directory's feature config (fitted statistics) and held-out split only; its
-weights are not read. Prints and writes, per variant: seconds per iteration, the held-out
-reconstruction error in standard deviations of the envelope, and the word agreement of the
-identity conversion's transcript with the source's, next to the vocoder path's.
+A variant is a preset's G (``tiny``, ``small``) or G's four widths (``8-16-32-64``), with
+``+skips`` for U-Net skips. Uses the model directory's feature config (fitted statistics) and
+held-out split only; its weights are not read. Prints and writes, per variant: seconds per
+iteration, and with ``--judge words`` the held-out reconstruction error in standard
+deviations of the envelope and the word agreement of the identity conversion's transcript
+with the source's, next to the vocoder path's; with ``--judge speaker`` the speaker judge
+(evaluate.py's centroids and threshold) on the identity conversion of the held-out probes
+(16 per speaker): own speaker identified, margin to the nearest other speaker, verified,
+next to the same for the probes through the vocoder path.
 """
 import argparse
 import json
@@ -31,9 +39,10 @@ from identity_content import held_out_of, identity_words, references
 
 
 def build(variant: str, config: ModelConfig) -> Generator:
-    preset_name, *flags = variant.split('+')
-    preset = PRESETS[preset_name]
-    return Generator(config.labels.input_size, preset.gen_channels, preset.n_res_blocks,
+    widths, *flags = variant.split('+')
+    channels = (PRESETS[widths].gen_channels if widths in PRESETS
+                else tuple(int(c) for c in widths.split('-')))
+    return Generator(config.labels.input_size, channels, config.preset.n_res_blocks,
                      config.preset.gen_conditioning, config.preset.gen_norm,
                      skips='skips' in flags)
 
@@ -70,6 +79,39 @@ def judge_identity(converter, found, corpus, speaker, spread) -> dict:
             'reconstruction_rms_sd': float(np.mean(errors))}
 
 
+class SpeakerCapacity:
+    """The speaker judge of evaluate.py, built once, on the identity conversion of its probes."""
+
+    def __init__(self, model: Path, manifest: Path, config: ModelConfig):
+        limits = evaluation.Limits(sensitivity_sources=0, examples=0)
+        self.corpus, self.selection, self.recordings, self.judges = evaluation.prepare(
+            Converter(None, config), model, manifest, limits)
+        self.speakers = [u.labels['speaker'] for u in self.selection.probes]
+
+    def scores(self, embeddings) -> dict:
+        """Own speaker identified, mean margin to the nearest other centroid, verified."""
+        judge = self.judges.speaker
+        similarity = judge.similarities(embeddings)
+        own_column = np.array([judge.speakers.index(s) for s in self.speakers])
+        rows = np.arange(len(similarity))
+        own = similarity[rows, own_column]
+        others = similarity.copy()
+        others[rows, own_column] = -np.inf
+        nearest_other = others.max(axis=1)
+        return {'own_identified': float(np.mean(own > nearest_other)),
+                'own_margin': float(np.mean(own - nearest_other)),
+                'verified': float(np.mean(own >= judge.threshold)), 'probes': len(own)}
+
+    def judge(self, converter) -> dict:
+        outputs = []
+        for probe, speaker in zip(self.selection.probes, self.speakers):
+            own = converter.target_codes(evaluation.speaker_labels(self.corpus.utterances,
+                                                                   speaker))
+            outputs.append(converter.convert_codes(self.recordings[probe.path], own))
+        return {'identity': self.scores(self.judges.encoder.embed_utterances(outputs)),
+                'vocoder': self.scores(self.judges.probes_vocoded)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model', type=Path, required=True)
@@ -78,6 +120,7 @@ def main(argv=None):
     parser.add_argument('--utterances', type=int, default=12)
     parser.add_argument('--iterations', type=int, default=1000)
     parser.add_argument('--variants', nargs='+', default=['tiny', 'small', 'tiny+skips'])
+    parser.add_argument('--judge', choices=('words', 'speaker'), default='words')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
@@ -87,8 +130,11 @@ def main(argv=None):
     kind = feature_kinds.build(config.features, config.labels)
     dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
                            config.labels, seed=args.seed)
-    # The sources' own transcripts and the vocoder path's, once for every variant.
-    found = references(Converter(None, config), chosen)
+    if args.judge == 'words':
+        # The sources' own transcripts and the vocoder path's, once for every variant.
+        found = references(Converter(None, config), chosen)
+    else:
+        speaker_capacity = SpeakerCapacity(args.model, args.manifest, config)
     results = {}
     for variant in args.variants:
         np.random.seed(args.seed)
@@ -96,9 +142,10 @@ def main(argv=None):
         seconds = train_autoencoder(gen, dataset, args.iterations, config.preset.batchsize,
                                     args.seed)
         converter = Converter(gen, config, variant)
+        judged = (judge_identity(converter, found, corpus, args.speaker, config.features.spread)
+                  if args.judge == 'words' else speaker_capacity.judge(converter))
         results[variant] = dict(seconds_per_iteration=seconds, iterations=args.iterations,
-                                **judge_identity(converter, found, corpus, args.speaker,
-                                                 config.features.spread))
+                                **judged)
         print(variant, json.dumps(results[variant]), flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

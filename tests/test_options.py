@@ -87,11 +87,14 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
                    '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
-                   '--skips', '--content-loss', 'l1')
+                   '--skips', '--content-loss', 'l1', '--gen-channels', 6, 8, 10, 12,
+                   '--dis-channels', 2, 3, 4, 5, 6, 7)
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
     assert model['preset']['gen_skips'] is True
+    assert model['preset']['gen_channels'] == [6, 8, 10, 12]
+    assert model['preset']['dis_channels'] == [2, 3, 4, 5, 6, 7]
     assert model['features']['magnitude_floor'] == 1e-5
     training = model['training']
     assert (training['optimizer'], training['lr_gen'], training['lr_dis'], training['beta1'],
@@ -102,12 +105,22 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     config = ModelConfig.load(out)
     assert config.build_generator().conditioning == 'cin' and config.build_generator().skips
     snapshot = np.load(out / 'snapshot_iter_2')
+    assert snapshot['updater/model:gen/down4/conv/W'].shape == (12, 10, 4, 4)
+    assert snapshot['updater/model:dis/conv6/conv/W'].shape == (7, 6, 3, 4)
     assert 'updater/optimizer:gen/down1/conv/W/m' in snapshot.files  # Adam's first moment
     # The schedule shifts Adam's step size alpha, from each network's own rate: two shifts
     # here, since 2 iterations of 5 D updates x 2 windows are 3.3 epochs of 6 utterances.
     shifted = sorted(float(snapshot[k]) for k in snapshot.files
                      if k.startswith('extensions/ExponentialShift') and k.endswith('_last_value'))
     np.testing.assert_allclose(shifted, [1e-4 / 10, 2e-4 / 10])
+
+
+def test_a_width_below_one_is_refused_in_one_line(corpus_manifest, tmp_path):
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1,
+                   '--out', tmp_path / 'run', '--dis-channels', 4, 8, 0, 32, 64, 128)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert '--dis-channels 4 8 0 32 64 128' in result.stderr
+    assert not (tmp_path / 'run').exists()
 
 
 def test_initialize_from_starts_from_another_runs_weights(corpus_manifest, tmp_path):
