@@ -117,6 +117,9 @@ def add_options(parser):
                        help="G's up layers add the down layers' outputs of the same size "
                             "(U-Net skips; the seed: none): detail finer than the bottleneck "
                             'reaches the output')
+    group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
+                       help="D's classifier also learns that G's conversions are their "
+                            "source's speech, with this weight (the seed: 0, real speech only)")
     group.add_argument('--dis-conditioning', choices=DIS_CONDITIONINGS, default='none',
                        help="the critic's labels: none (the seed: D(x)) or projection (D(x, c) "
                             'judges x as speech of the labels c, as StarGAN-VC2)')
@@ -144,7 +147,7 @@ def training_config(args) -> TrainingConfig:
         label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
         lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
         lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until,
-        content_loss=args.content_loss)
+        content_loss=args.content_loss, lambda_cls_fake=args.lambda_cls_fake)
 
 
 def chosen_preset(args):

@@ -28,7 +28,7 @@ PRIORITY_LAST = -1000
 PLOT_FAMILIES = {
     'wasserstein': (['dis/wasserstein'], 'symlog'),
     'gradient_penalty': (['dis/loss_gp'], 'log'),
-    'classification': (['dis/loss_cls', 'gen/loss_cls'], 'log'),
+    'classification': (['dis/loss_cls', 'dis/loss_cls_fake', 'gen/loss_cls'], 'log'),
     'accuracy': (['dis/acc', 'gen/acc'], 'log'),
     'adversarial': (['gen/loss_adv'], 'symlog'),
     'reconstruction': (['gen/loss_rec', 'gen/loss_id'], 'log'),

@@ -39,6 +39,10 @@ class TrainingConfig:
     # The distance of the cycle and identity losses: 'mse' (the seed's cycle loss) or 'l1'
     # (StarGAN-VC's; at errors of 0.1 it weighs the same error 10x more than 'mse' does).
     content_loss: str = 'mse'
+    # D's classifier also learns that a conversion is its source's speech (weight of that
+    # cross-entropy; 0, the seed: it learns from real speech only, and G fools it with cues
+    # of the target alone).
+    lambda_cls_fake: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -195,10 +199,11 @@ class StarGANUpdater(training.StandardUpdater):
         return self.input_device.send((c_fake, t_fake))
 
     def update_discriminator(self, batch: dict, fake):
-        """WGAN critic loss + lambda_gp x gradient penalty + classification of x_real."""
+        """WGAN critic loss + lambda_gp x gradient penalty + classification of x_real (and,
+        with ``lambda_cls_fake``, of the fake as its source's labels)."""
         dis, config, xp = self.dis, self.config, self.dis.xp
         _, cls_real, adv_real = judge(dis, batch['x_real'], batch['c_real'])
-        _, _, adv_fake = judge(dis, fake, batch['c_fake'])
+        _, cls_fake, adv_fake = judge(dis, fake, batch['c_fake'])
         wasserstein = wasserstein_distance(adv_real, adv_fake)
         epsilon = self.interpolation_weights(len(fake), fake.dtype, xp)
         # A projection critic judges the blend as the fake's target.
@@ -207,6 +212,9 @@ class StarGANUpdater(training.StandardUpdater):
         loss_cls = classification_loss(cls_real, batch['t_real'])
         terms = {'dis/wasserstein': (wasserstein, -1.0), 'dis/loss_gp': (penalty, config.lambda_gp),
                  'dis/loss_cls': (loss_cls, config.lambda_cls)}
+        if config.lambda_cls_fake > 0:
+            terms['dis/loss_cls_fake'] = (classification_loss(cls_fake, batch['t_real']),
+                                          config.lambda_cls_fake)
         loss = self._weighted_sum(terms)
         dis.cleargrads()
         loss.backward()

@@ -175,6 +175,30 @@ def test_identity_option_adds_its_term():
     assert 'gen/loss_id' in update(updater, reporter)
 
 
+def test_classifier_on_fakes_option_adds_their_source_labels_cross_entropy():
+    weight = 0.5
+    plain = make_updater()
+    updater, _ = with_option = make_updater(config=TrainingConfig(lambda_cls_fake=weight))
+    plain[0].dis.copyparams(updater.dis)
+    batch = updater._next_batches()
+    fake = updater.gen(batch['x_real'], batch['c_fake']).array
+    with chainer.no_backprop_mode():
+        _, cls_fake, _ = updater.dis(fake)
+    expected = float(classification_loss(cls_fake, batch['t_real']).array)
+    observed = []
+    for one, its_reporter in (plain, with_option):
+        observation = {}
+        np.random.seed(3)  # the same gradient-penalty blend for both
+        with its_reporter.scope(observation):
+            one.update_discriminator(batch, fake)
+        observed.append({k: float(getattr(v, 'array', v)) for k, v in observation.items()})
+    without, with_fakes = observed
+    assert 'dis/loss_cls_fake' not in without
+    assert with_fakes['dis/loss_cls_fake'] == pytest.approx(expected, rel=1e-5)
+    assert with_fakes['dis/loss'] == pytest.approx(without['dis/loss'] + weight * expected,
+                                                   rel=1e-5)
+
+
 @pytest.mark.parametrize('content_loss', ['mse', 'l1'])
 def test_cycle_and_identity_losses_use_the_chosen_distance(content_loss):
     updater, reporter = make_updater(config=TrainingConfig(lambda_id=5.0,
