@@ -10,14 +10,15 @@ conversion of held-out utterances, for several widths and with U-Net skips.
         --iterations 1000 --variants tiny 8-16-32-64 small --out runs/capacity_speaker.json
 
 A variant is a preset's G (``tiny``, ``small``) or G's four widths (``8-16-32-64``), with
-``+skips`` for U-Net skips. Uses the model directory's feature config (fitted statistics) and
-held-out split only; its weights are not read. Prints and writes, per variant: seconds per
-iteration, and with ``--judge words`` the held-out reconstruction error in standard
-deviations of the envelope and the word agreement of the identity conversion's transcript
-with the source's, next to the vocoder path's; with ``--judge speaker`` the speaker judge
-(evaluate.py's centroids and threshold) on the identity conversion of the held-out probes
-(16 per speaker): own speaker identified, margin to the nearest other speaker, verified,
-next to the same for the probes through the vocoder path.
+``+skips`` for U-Net skips; ``trained`` is the model directory's own G as it was trained
+(its newest weights), judged without training it further. The other variants use the model
+directory's feature config (fitted statistics) and held-out split only. Prints and writes,
+per variant: seconds per iteration, and with ``--judge words`` the held-out reconstruction
+error in standard deviations of the envelope and the word agreement of the identity
+conversion's transcript with the source's, next to the vocoder path's; with ``--judge
+speaker`` the speaker judge (evaluate.py's centroids and threshold) on the identity
+conversion of the held-out probes (16 per speaker): own speaker identified, margin to the
+nearest other speaker, verified, next to the same for the probes through the vocoder path.
 """
 import argparse
 import json
@@ -36,6 +37,10 @@ from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 # Run as a script from experiments/, whose folder is then on the import path.
 from identity_content import held_out_of, identity_words, references
+
+
+# The variant that is the model directory's own trained G (its newest weights), not trained here.
+TRAINED = 'trained'
 
 
 def build(variant: str, config: ModelConfig) -> Generator:
@@ -138,10 +143,13 @@ def main(argv=None):
     results = {}
     for variant in args.variants:
         np.random.seed(args.seed)
-        gen = build(variant, config)
-        seconds = train_autoencoder(gen, dataset, args.iterations, config.preset.batchsize,
-                                    args.seed)
-        converter = Converter(gen, config, variant)
+        if variant == TRAINED:
+            converter, seconds = Converter.from_run_directory(args.model), None
+        else:
+            gen = build(variant, config)
+            seconds = train_autoencoder(gen, dataset, args.iterations,
+                                        config.preset.batchsize, args.seed)
+            converter = Converter(gen, config, variant)
         judged = (judge_identity(converter, found, corpus, args.speaker, config.features.spread)
                   if args.judge == 'words' else speaker_capacity.judge(converter))
         results[variant] = dict(seconds_per_iteration=seconds, iterations=args.iterations,
