@@ -132,9 +132,12 @@ def main(argv=None):
     config = ModelConfig.load(args.model)
     corpus, train, chosen = held_out_of(args.model, args.manifest, config.labels,
                                         args.speaker, args.utterances)
-    kind = feature_kinds.build(config.features, config.labels)
-    dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
-                           config.labels, seed=args.seed)
+    # The training windows, read only when some variant is trained here.
+    dataset = None
+    if any(variant != TRAINED for variant in args.variants):
+        kind = feature_kinds.build(config.features, config.labels)
+        dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
+                               config.labels, seed=args.seed)
     if args.judge == 'words':
         # The sources' own transcripts and the vocoder path's, once for every variant.
         found = references(Converter(None, config), chosen)
@@ -144,16 +147,15 @@ def main(argv=None):
     for variant in args.variants:
         np.random.seed(args.seed)
         if variant == TRAINED:
-            converter, seconds = Converter.from_run_directory(args.model), None
+            converter, seconds, iterations = Converter.from_run_directory(args.model), None, None
         else:
             gen = build(variant, config)
             seconds = train_autoencoder(gen, dataset, args.iterations,
                                         config.preset.batchsize, args.seed)
-            converter = Converter(gen, config, variant)
+            converter, iterations = Converter(gen, config, variant), args.iterations
         judged = (judge_identity(converter, found, corpus, args.speaker, config.features.spread)
                   if args.judge == 'words' else speaker_capacity.judge(converter))
-        results[variant] = dict(seconds_per_iteration=seconds, iterations=args.iterations,
-                                **judged)
+        results[variant] = dict(seconds_per_iteration=seconds, iterations=iterations, **judged)
         print(variant, json.dumps(results[variant]), flush=True)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

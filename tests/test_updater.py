@@ -177,16 +177,16 @@ def test_identity_option_adds_its_term():
 
 def test_classifier_on_fakes_option_adds_their_source_labels_cross_entropy():
     weight = 0.5
-    plain = make_updater()
-    updater, _ = with_option = make_updater(config=TrainingConfig(lambda_cls_fake=weight))
-    plain[0].dis.copyparams(updater.dis)
+    plain, plain_reporter = make_updater()
+    updater, reporter = make_updater(config=TrainingConfig(lambda_cls_fake=weight))
+    plain.dis.copyparams(updater.dis)
     batch = updater._next_batches()
     fake = updater.gen(batch['x_real'], batch['c_fake']).array
     with chainer.no_backprop_mode():
         _, cls_fake, _ = updater.dis(fake)
     expected = float(classification_loss(cls_fake, batch['t_real']).array)
     observed = []
-    for one, its_reporter in (plain, with_option):
+    for one, its_reporter in ((plain, plain_reporter), (updater, reporter)):
         observation = {}
         np.random.seed(3)  # the same gradient-penalty blend for both
         with its_reporter.scope(observation):
