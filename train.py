@@ -13,6 +13,7 @@ from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
 from chainer_vc import distributed, evaluation_extension, feature_kinds, snapshots, world
+from chainer_vc.averaging import GeneratorAverage
 from chainer_vc import extensions as vc_extensions
 from chainer_vc.errors import InputError
 from chainer_vc.models import CONDITIONINGS, DIS_CONDITIONINGS, NORMS
@@ -120,6 +121,11 @@ def add_options(parser):
     group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
                        help="D's classifier also learns that G's conversions are their "
                             "source's speech, with this weight (the seed: 0, real speech only)")
+    group.add_argument('--gen-average', type=float, default=DEFAULTS.gen_average, metavar='DECAY',
+                       help="convert with the moving average of G's weights over the iterations, "
+                            'this decay per iteration (e.g. 0.998: about the last 500); saved as '
+                            "gen_iter_*.npz, G's own weights as gen_raw_iter_*.npz (the seed: 0, "
+                            "G's last weights)")
     group.add_argument('--dis-conditioning', choices=DIS_CONDITIONINGS, default='none',
                        help="the critic's labels: none (the seed: D(x)) or projection (D(x, c) "
                             'judges x as speech of the labels c, as StarGAN-VC2)')
@@ -147,7 +153,8 @@ def training_config(args) -> TrainingConfig:
         label_dropout=args.label_dropout, lr=args.lr, lr_decay=args.lr_decay,
         lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
         lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until,
-        content_loss=args.content_loss, lambda_cls_fake=args.lambda_cls_fake)
+        content_loss=args.content_loss, lambda_cls_fake=args.lambda_cls_fake,
+        gen_average=args.gen_average)
 
 
 def chosen_preset(args):
@@ -259,9 +266,9 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
     length = (args.iterations, 'iteration') if args.iterations else \
         (args.epoch or preset.epochs, 'epoch')
     trainer = training.Trainer(updater, length, out=str(args.out))
-    add_extensions(trainer, args, config, dataset, train_config, length, dist)
+    converting = add_extensions(trainer, args, config, dataset, train_config, length, dist)
     if args.eval_interval and dist.is_writer:
-        add_judge(trainer, args, config, corpus, length)
+        add_judge(trainer, converting, args, config, corpus, length)
     snapshots.resume(trainer, args.out, args.resume, dist)
     if dist.is_writer:
         config.save(args.out)
@@ -289,12 +296,26 @@ def initialize_weights(run_dir: Path, gen, dis, config: ModelConfig) -> None:
         load_weights(find_weights(run_dir, network=network), link, config.features)
 
 
+def generator_to_convert(trainer, config: ModelConfig, train_config: TrainingConfig):
+    """The G that conversion, samples and the judge use: G itself (the seed), or with
+    --gen-average the moving average of its weights, kept by an extension."""
+    gen = trainer.updater.gen
+    if train_config.gen_average == 0:
+        return gen
+    average = config.build_generator()
+    average.to_device(gen.device)
+    trainer.extend(GeneratorAverage(gen, average, train_config.gen_average))
+    return average
+
+
 def add_extensions(trainer, args, config, dataset, train_config, length,
                    dist=distributed.SINGLE):
+    """Snapshots, schedules, logs, plots and samples; returns the G that converts."""
     def every(text):
         return vc_extensions.IntervalOrEndTrigger(vc_extensions.parse_interval(text), length)
 
     gen, dis = trainer.updater.gen, trainer.updater.dis
+    converting = generator_to_convert(trainer, config, train_config)
     save = weights_saver(config.features)
     # Loaded by snapshots.resume (which skips damaged files), not by Chainer's autoload.
     snapshot = extensions.snapshot(filename='snapshot_iter_{.updater.iteration}', n_retains=2)
@@ -307,8 +328,10 @@ def add_extensions(trainer, args, config, dataset, train_config, length,
     for extension in dist.observation_means(vc_extensions.REPORTED_KEYS):
         trainer.extend(extension)
     if not dist.is_writer:
-        return
-    for link, name in ((gen, 'gen'), (dis, 'dis')):
+        return converting
+    saved = [(converting, 'gen'), (dis, 'dis')] + ([(gen, 'gen_raw')] if converting is not gen
+                                                    else [])
+    for link, name in saved:
         trainer.extend(extensions.snapshot_object(link, name + '_iter_{.updater.iteration}.npz',
                                                   savefun=save),
                        trigger=every(args.snapshot_interval))
@@ -317,19 +340,20 @@ def add_extensions(trainer, args, config, dataset, train_config, length,
     trainer.extend(extensions.PrintReport(vc_extensions.PRINT_KEYS))
     for report in vc_extensions.plot_reports(lambda: every(args.plot_interval)):
         trainer.extend(report)
-    trainer.extend(vc_extensions.SampleReport(gen, dataset, config.labels),
+    trainer.extend(vc_extensions.SampleReport(converting, dataset, config.labels),
                    trigger=every(args.sample_interval))
     if not args.no_progress:
         trainer.extend(extensions.ProgressBar(update_interval=1))
+    return converting
 
 
-def add_judge(trainer, args, config, corpus, length):
+def add_judge(trainer, generator, args, config, corpus, length):
     def every():
         interval = vc_extensions.parse_interval(args.eval_interval)
         return vc_extensions.IntervalOrEndTrigger(interval, length)
 
-    trainer.extend(evaluation_extension.ConversionJudge(trainer.updater.gen, config, corpus,
-                                                        args.out), trigger=every())
+    trainer.extend(evaluation_extension.ConversionJudge(generator, config, corpus, args.out),
+                   trigger=every())
     for report in evaluation_extension.plot_reports(every):
         trainer.extend(report)
 
@@ -341,6 +365,8 @@ def main(argv=None) -> int:
         for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
                          args.sample_interval, args.eval_interval or '1'):
             vc_extensions.parse_interval(interval)
+        if not 0 <= args.gen_average < 1:
+            raise InputError(f'--gen-average {args.gen_average}: the decay must be in [0, 1)')
         if args.multi_node_bn and not args.communicator:
             raise InputError('--multi-node-bn needs --communicator (a job of several ranks)')
         dist = distributed.Distribution.connect(args.communicator, args.gpu)

@@ -27,7 +27,8 @@ from chainer_vc.presets import Preset
 MODEL_JSON = 'model.json'
 FORMAT = 'chainer_vc.model/1'
 _FEATURES_KEY = 'chainer_vc_features'
-_WEIGHTS_PATTERN = re.compile(r'^(gen|dis)_iter_(\d+)\.npz$')
+# gen_raw: G's own weights where gen_iter_N.npz is their average (train.py --gen-average).
+_WEIGHTS_PATTERN = re.compile(r'^(gen|gen_raw|dis)_iter_(\d+)\.npz$')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +104,8 @@ def weights_saver(features: SpectrogramConfig):
 
 
 def list_weights(run_dir: Union[str, Path], network: str = 'gen') -> dict:
-    """``{iteration: path}`` of the weights of ``network`` ('gen' or 'dis') in ``run_dir``."""
+    """``{iteration: path}`` of the weights of ``network`` ('gen', 'gen_raw' or 'dis') in
+    ``run_dir``."""
     found = {}
     for path in Path(run_dir).iterdir():
         match = _WEIGHTS_PATTERN.match(path.name)

@@ -26,7 +26,7 @@ SNAPSHOT_PATTERN = re.compile(r'^snapshot_iter_(\d+)$')
 # 'tmp' + file name + random letters, then move the file out; files.atomic_path writes
 # '.' + name + '.' + random letters + '.tmp'.
 INTERRUPTED_WRITE_PATTERN = re.compile(
-    r'^(tmp(snapshot_iter_\d+|(gen|dis)_iter_\d+\.npz)\w+|\..+\.\w+\.tmp)$')
+    r'^(tmp(snapshot_iter_\d+|(gen|gen_raw|dis)_iter_\d+\.npz)\w+|\..+\.\w+\.tmp)$')
 
 
 def snapshot_files(out: Union[str, Path]) -> List[Path]:

@@ -43,6 +43,9 @@ class TrainingConfig:
     # cross-entropy; 0, the seed: it learns from real speech only, and G fools it with cues
     # of the target alone).
     lambda_cls_fake: float = 0.0
+    # Conversion uses the exponential moving average of G's weights with this decay per
+    # iteration (0, the seed: G's last weights); see chainer_vc.averaging.
+    gen_average: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -52,12 +52,15 @@ def main(argv=None):
     parser.add_argument('--manifest', type=Path, required=True)
     parser.add_argument('--pairs', type=int, default=32)
     parser.add_argument('--iterations', type=int, nargs='*')
+    parser.add_argument('--raw', action='store_true',
+                        help="judge G's own weights (gen_raw_iter_N.npz) of a run trained with "
+                             '--gen-average, instead of their average')
     parser.add_argument('--out', type=Path, required=True)
     args = parser.parse_args(argv)
     limits = evaluation.Limits(pairs=args.pairs, sensitivity_sources=0, examples=0)
-    weights = list_weights(args.run)
+    weights = list_weights(args.run, 'gen_raw' if args.raw else 'gen')
     iterations = sorted(args.iterations or weights)
-    generator, config = load_generator(args.run, str(iterations[0]))
+    generator, config = load_generator(args.run, str(weights[iterations[0]]))
     converter = Converter(generator, config, str(args.run))
     corpus, selection, recordings, judges = evaluation.prepare(converter, args.run,
                                                                args.manifest, limits)
@@ -65,7 +68,7 @@ def main(argv=None):
     times = elapsed_times(args.run)
     points, reference = [], None
     for iteration in iterations:
-        generator, _ = load_generator(args.run, str(iteration))
+        generator, _ = load_generator(args.run, str(weights[iteration]))
         converter = Converter(generator, config, str(args.run))
         result = evaluation.judge_conversions(
             converter, judges, selection, recordings, limits, corpus.utterances,

@@ -169,12 +169,14 @@ def test_convert_with_damaged_weights_is_one_line_and_writes_nothing(damaged_mod
 
 def test_what_interrupted_writes_left_is_removed_and_nothing_else(tmp_path):
     left = [tmp_path / 'tmpsnapshot_iter_6k4fblda4', tmp_path / 'tmpdis_iter_6.npzk4fblda4',
-            tmp_path / '.model.json.x1_y2z3.tmp']
+            tmp_path / '.model.json.x1_y2z3.tmp', tmp_path / 'tmpgen_raw_iter_6.npzq8w2e']
     left[0].mkdir()
     (left[0] / 'snapshot_iter_6').write_bytes(b'half')
     left[1].mkdir()
     left[2].write_text('{')
+    left[3].mkdir()
     kept = [tmp_path / 'snapshot_iter_6', tmp_path / 'gen_iter_6.npz', tmp_path / 'log',
+            tmp_path / 'gen_raw_iter_6.npz',
             tmp_path / 'tmp_notes.txt', tmp_path / 'heldout.csv']
     for path in kept:
         path.write_bytes(b'')

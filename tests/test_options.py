@@ -5,6 +5,7 @@ import chainer
 import numpy as np
 import pytest
 
+from chainer_vc.averaging import GeneratorAverage
 from chainer_vc.models import ConditionalInstanceNormalization, Generator, instance_normalization
 from chainer_vc.run_directory import ModelConfig, find_weights
 from chainer_vc.updater import TrainingConfig
@@ -143,3 +144,75 @@ def test_initialize_from_starts_from_another_runs_weights(corpus_manifest, tmp_p
                   first, '--label-conditioning', 'decoder')
     assert other.returncode == 2 and other.stderr.count('\n') == 1
     assert str(first) in other.stderr and 'other networks' in other.stderr
+
+
+def test_generator_average_weighs_each_iteration_by_the_bias_corrected_decay():
+    generator, average = chainer.links.Linear(3, 2), chainer.links.Linear(3, 2)
+    keeper = GeneratorAverage(generator, average, decay=0.8)
+    seen = []
+    for step in range(4):
+        generator.W.array[...] = np.full((2, 3), float(step * step), np.float32)
+        seen.append(generator.W.array.copy())
+        keeper()
+    # By hand: weights 0.8^3, 0.8^2, 0.8, 1 on iterations 1..4, normalised.
+    weights = np.array([0.8 ** 3, 0.8 ** 2, 0.8, 1.0])
+    expected = sum(w * s for w, s in zip(weights / weights.sum(), seen))
+    np.testing.assert_allclose(average.W.array, expected, rtol=1e-6)
+    assert generator.W.array[0, 0] == 9.0  # G itself is untouched
+
+
+def test_generator_average_copies_batch_statistics_and_survives_a_snapshot():
+    generator, average = chainer.links.BatchNormalization(3), chainer.links.BatchNormalization(3)
+    generator.avg_mean[...] = [1, 2, 3]
+    generator.N = 7
+    keeper = GeneratorAverage(generator, average, decay=0.9)
+    keeper()
+    np.testing.assert_array_equal(average.avg_mean, [1, 2, 3])
+    assert average.N == 7 and average.avg_mean is not generator.avg_mean
+    stored = {}
+    keeper.serialize(chainer.serializers.DictionarySerializer(stored))
+    restored = GeneratorAverage(generator, chainer.links.BatchNormalization(3), decay=0.9)
+    restored.serialize(chainer.serializers.NpzDeserializer(stored, strict=True))
+    assert restored.updates == 1
+    np.testing.assert_array_equal(restored.average.avg_mean, [1, 2, 3])
+
+
+def test_gen_average_converts_with_the_average_and_keeps_g_as_trained(corpus_manifest,
+                                                                       tmp_path):
+    out = tmp_path / 'run'
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 2, '--out', out,
+                   '--log-interval', '1i', '--snapshot-interval', '1i', '--sample-interval', '2i',
+                   '--gen-average', '0.5')
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / 'model.json').read_text())['training']['gen_average'] == 0.5
+    raw = [np.load(out / f'gen_raw_iter_{i}.npz') for i in (1, 2)]
+    averaged = [np.load(out / f'gen_iter_{i}.npz') for i in (1, 2)]
+    checked = 0
+    for key in raw[0].files:
+        if raw[0][key].dtype.kind != 'f':
+            continue
+        if 'avg_' in key or key.endswith('/N'):  # batch statistics: G's own
+            np.testing.assert_array_equal(averaged[1][key], raw[1][key], err_msg=key)
+            continue
+        # After one update the average is G; after two, G's first weights plus 1 / (1 + 0.5)
+        # of the step to its second.
+        np.testing.assert_allclose(averaged[0][key], raw[0][key], rtol=1e-5, atol=1e-7,
+                                   err_msg=key)
+        np.testing.assert_allclose(averaged[1][key],
+                                   raw[0][key] + (raw[1][key] - raw[0][key]) / 1.5,
+                                   rtol=1e-5, atol=1e-7, err_msg=key)
+        checked += not np.array_equal(raw[0][key], raw[1][key])
+    assert checked > 10  # G moved, so the second average is not either iteration's weights
+    assert find_weights(out).name == 'gen_iter_2.npz'
+    with np.load(out / 'snapshot_iter_2') as snapshot:
+        assert int(snapshot['extensions/generator_average/updates']) == 2
+
+
+@pytest.mark.parametrize('decay', ['1', '-0.1'])
+def test_a_gen_average_decay_outside_its_range_is_refused_in_one_line(corpus_manifest, tmp_path,
+                                                                     decay):
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1,
+                   '--out', tmp_path / 'run', '--gen-average', decay)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert f'--gen-average {float(decay)}' in result.stderr
+    assert not (tmp_path / 'run').exists()

@@ -54,8 +54,16 @@ def test_kill_9_then_the_same_command_resumes(corpus_manifest, tmp_path):
     check_kill_9_then_resume(corpus_manifest, tmp_path)
 
 
-def check_kill_9_then_resume(corpus_manifest, tmp_path, *extra_args):
-    """Kill -9 after the 6th iteration's snapshot, rerun the same command: it resumes."""
+def test_a_resumed_run_goes_on_with_its_generator_average(corpus_manifest, tmp_path):
+    out = check_kill_9_then_resume(corpus_manifest, tmp_path, '--gen-average', '0.9')
+    # Counted from iteration 1: the average was restored, not started again at the resume.
+    with np.load(out / 'snapshot_iter_20') as snapshot:
+        assert int(snapshot['extensions/generator_average/updates']) == 20
+
+
+def check_kill_9_then_resume(corpus_manifest, tmp_path, *extra_args) -> Path:
+    """Kill -9 after the 6th iteration's snapshot, rerun the same command: it resumes.
+    Returns the run directory."""
     out = tmp_path / 'run'
     command = [sys.executable, str(REPO / 'train.py'), *FAST, *extra_args,
                '--manifest', str(corpus_manifest),
@@ -89,6 +97,7 @@ def check_kill_9_then_resume(corpus_manifest, tmp_path, *extra_args):
     for path in out.glob('snapshot_iter_*'):
         np.load(path).files  # every snapshot on disk is whole
     assert not list(out.glob('tmp*'))
+    return out
 
 
 def test_non_finite_loss_stops_with_one_line_and_keeps_snapshots(corpus_manifest, tmp_path):
