@@ -200,17 +200,42 @@ def load_corpus(args, schema=None):
     return corpora.read_manifest(manifest, schema)
 
 
-def model_config(args, corpus, preset) -> ModelConfig:
-    """The run's model description; a run directory keeps the one it was started with."""
+def model_config(args, corpus, preset, quiet=False) -> ModelConfig:
+    """The run's model description; a run directory keeps the one it was started with, and
+    says so in one line (unless ``quiet``) when the command asks for other settings."""
     out = args.out
-    if (out / MODEL_JSON).is_file():
-        stored = ModelConfig.load(out)
-        if stored.preset.name != preset.name:
-            raise InputError(f'{out}: holds a {stored.preset.name} model, not {preset.name} '
-                             '(choose another --out)')
-        return stored
-    return ModelConfig(preset, feature_config(args, preset), corpus.schema(),
-                       training_config(args).to_dict())
+    asked = ModelConfig(preset, feature_config(args, preset), corpus.schema(),
+                        training_config(args).to_dict())
+    if not (out / MODEL_JSON).is_file():
+        return asked
+    stored = ModelConfig.load(out)
+    if stored.preset.name != preset.name:
+        raise InputError(f'{out}: holds a {stored.preset.name} model, not {preset.name} '
+                         '(choose another --out)')
+    differences = settings_differences(stored, asked)
+    if differences and not quiet:
+        print(f'warning: {out} goes on with the settings it was started with: '
+              f'{"; ".join(differences)}', file=sys.stderr)
+    return stored
+
+
+def settings_differences(stored: ModelConfig, asked: ModelConfig) -> list:
+    """'name stored (asked: other)' for each network, feature or training setting of the
+    command that differs from a run directory's own (fitted statistics aside)."""
+    def settings(config):
+        features = {k: v for k, v in config.features.to_dict().items() if k != 'statistics'}
+        training = {**TrainingConfig().to_dict(), **config.training}
+        return {**config.preset.to_dict(), **features, **training}
+
+    kept, wanted = settings(stored), settings(asked)
+    return [f'{name} {kept.get(name)} (asked: {value})' for name, value in wanted.items()
+            if kept.get(name) != value]
+
+
+def stored_training(config: ModelConfig) -> TrainingConfig:
+    """The training numbers a run directory records (fields it predates: their defaults)."""
+    known = {field.name for field in dataclasses.fields(TrainingConfig)}
+    return TrainingConfig(**{k: v for k, v in config.training.items() if k in known})
 
 
 def make_optimizer(link, config: TrainingConfig, network: str):
@@ -230,8 +255,8 @@ def build_trainer(args, dist=distributed.SINGLE) -> training.Trainer:
         stored_schema = (ModelConfig.load(args.out).labels
                          if (args.out / MODEL_JSON).is_file() else None)
         corpus = load_corpus(args, stored_schema)
-        config = model_config(args, corpus, preset)
-        train_config = training_config(args)
+        config = model_config(args, corpus, preset, quiet=not dist.is_writer)
+        train_config = stored_training(config)
         if dist.is_writer:
             args.out.mkdir(parents=True, exist_ok=True)
         # Every rank computes the same split; rank 0 stores it.

@@ -170,3 +170,27 @@ def test_the_same_seed_trains_the_same_weights(corpus_manifest, tmp_path):
     assert sorted(runs[0].files) == sorted(runs[1].files)
     for key in runs[0].files:
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
+
+
+def test_a_resumed_run_keeps_its_own_settings_and_says_which_differ(corpus_manifest, tmp_path):
+    out = tmp_path / 'run'
+    common = [*FAST, '--manifest', corpus_manifest, '--out', out, '--log-interval', '1i',
+              '--snapshot-interval', '1i', '--sample-interval', '100i', '--plot-interval', '100i']
+    first = train(*common, '--iterations', 1, '--lambda-id', 5)
+    assert first.returncode == 0, first.stderr
+    same = train(*common, '--iterations', 2, '--lambda-id', 5)
+    assert same.returncode == 0 and 'warning' not in same.stderr, same.stderr
+    other = train(*common, '--iterations', 3, '--lambda-id', 7, '--gen-channels', 4, 8, 16, 32)
+    assert other.returncode == 0, other.stderr
+    warnings = [line for line in other.stderr.splitlines() if line.startswith('warning')]
+    assert len(warnings) == 1 and str(out) in warnings[0], other.stderr
+    assert 'lambda_id 5.0 (asked: 7.0)' in warnings[0]
+    assert 'gen_channels' not in warnings[0]  # the tiny preset's own widths: no difference
+    assert json.loads((out / 'model.json').read_text())['training']['lambda_id'] == 5.0
+    # Iteration 3 trained with the stored weight: G's total is its terms weighted as stored
+    # (adversarial 1, classification 1, cycle 10, feature matching 10, identity 5).
+    last = json.loads((out / 'log').read_text())[-1]
+    assert last['iteration'] == 3
+    total = (last['gen/loss_adv'] + last['gen/loss_cls'] + 10 * last['gen/loss_rec']
+             + 10 * last['gen/loss_fm'] + 5 * last['gen/loss_id'])
+    assert last['gen/loss'] == pytest.approx(total, rel=1e-5)
