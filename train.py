@@ -123,9 +123,13 @@ def add_options(parser):
                             "source's speech, with this weight (the seed: 0, real speech only)")
     group.add_argument('--gen-average', type=float, default=DEFAULTS.gen_average, metavar='DECAY',
                        help="convert with the moving average of G's weights over the iterations, "
-                            'this decay per iteration (e.g. 0.998: about the last 500); saved as '
-                            "gen_iter_*.npz, G's own weights as gen_raw_iter_*.npz (the seed: 0, "
-                            "G's last weights)")
+                            'this decay per iteration (0.99: about the last 100; 1: the mean of '
+                            "all); saved as gen_iter_*.npz, G's own weights as gen_raw_iter_*.npz "
+                            "(the seed: 0, G's last weights)")
+    group.add_argument('--gen-average-from', type=int, default=DEFAULTS.gen_average_from,
+                       metavar='ITERATION',
+                       help='with --gen-average: the first iteration averaged (before it the '
+                            'average is G itself)')
     group.add_argument('--dis-conditioning', choices=DIS_CONDITIONINGS, default='none',
                        help="the critic's labels: none (the seed: D(x)) or projection (D(x, c) "
                             'judges x as speech of the labels c, as StarGAN-VC2)')
@@ -154,7 +158,7 @@ def training_config(args) -> TrainingConfig:
         lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
         lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until,
         content_loss=args.content_loss, lambda_cls_fake=args.lambda_cls_fake,
-        gen_average=args.gen_average)
+        gen_average=args.gen_average, gen_average_from=args.gen_average_from)
 
 
 def chosen_preset(args):
@@ -329,7 +333,8 @@ def generator_to_convert(trainer, config: ModelConfig, train_config: TrainingCon
         return gen
     average = config.build_generator()
     average.to_device(gen.device)
-    trainer.extend(GeneratorAverage(gen, average, train_config.gen_average))
+    trainer.extend(GeneratorAverage(gen, average, train_config.gen_average,
+                                    train_config.gen_average_from))
     return average
 
 
@@ -390,8 +395,9 @@ def main(argv=None) -> int:
         for interval in (args.log_interval, args.plot_interval, args.snapshot_interval,
                          args.sample_interval, args.eval_interval or '1'):
             vc_extensions.parse_interval(interval)
-        if not 0 <= args.gen_average < 1:
-            raise InputError(f'--gen-average {args.gen_average}: the decay must be in [0, 1)')
+        if not 0 <= args.gen_average <= 1:
+            raise InputError(f'--gen-average {args.gen_average}: the decay must be in [0, 1] '
+                             '(0: off)')
         if args.multi_node_bn and not args.communicator:
             raise InputError('--multi-node-bn needs --communicator (a job of several ranks)')
         dist = distributed.Distribution.connect(args.communicator, args.gpu)

@@ -6,7 +6,10 @@ any one iteration convert a little better or worse than their neighbours'. The e
 moving average of the weights, the generator that StyleGAN and BigGAN evaluate, keeps what
 the last iterations share. Here it is bias-corrected as Adam's moments are: after t updates
 the average weighs the weights of the iteration k ago by decay^k, normalised, so it is G's own
-weights after the first update and never mixes in the initial ones.
+weights after the first update and never mixes in the initial ones. A decay of 1 weighs every
+iteration alike: the running mean of stochastic weight averaging (SWA). Averaging may start
+at a later iteration (``start``), past the first ones whose G has not learnt to convert yet;
+until then the average is G itself.
 """
 from __future__ import annotations
 
@@ -25,17 +28,17 @@ class GeneratorAverage(training.Extension):
     priority = training.extension.PRIORITY_WRITER
     name = 'generator_average'
 
-    def __init__(self, generator: chainer.Link, average: chainer.Link, decay: float):
-        if not 0 < decay < 1:
-            raise ValueError(f'decay {decay}: must be in (0, 1)')
-        self.generator, self.average, self.decay = generator, average, decay
+    def __init__(self, generator: chainer.Link, average: chainer.Link, decay: float,
+                 start: int = 1):
+        if not 0 < decay <= 1:
+            raise ValueError(f'decay {decay}: must be in (0, 1]')
+        self.generator, self.average, self.decay, self.start = generator, average, decay, start
         self.updates = 0
 
     def __call__(self, trainer=None):
-        self.updates += 1
-        # The bias-corrected step: after t updates the weights of k iterations ago have weight
-        # decay^k (1 - decay) / (1 - decay^t), which sum to 1.
-        weight = (1 - self.decay) / (1 - self.decay ** self.updates)
+        iteration = trainer.updater.iteration if trainer is not None else self.start
+        self.updates = self.updates + 1 if iteration >= self.start else 0
+        weight = self.step_weight(self.updates)
         trained = dict(self.generator.namedparams())
         for name, param in self.average.namedparams():
             param.array += weight * (trained[name].array - param.array)
@@ -45,6 +48,17 @@ class GeneratorAverage(training.Extension):
             for attribute in link._persistent:
                 value = trained_links[name].__dict__[attribute]
                 link.__dict__[attribute] = value.copy() if hasattr(value, 'copy') else value
+
+    def step_weight(self, updates: int) -> float:
+        """How far the average moves to G's weights at its ``updates``-th update (0: before
+        ``start``, where it is G). Bias-corrected: after t updates the weights of k
+        iterations ago weigh decay^k (1 - decay) / (1 - decay^t), which sum to 1; with a
+        decay of 1, 1 / t each."""
+        if updates == 0:
+            return 1.0
+        if self.decay == 1:
+            return 1.0 / updates
+        return (1 - self.decay) / (1 - self.decay ** updates)
 
     def serialize(self, serializer):
         self.updates = serializer('updates', self.updates)

@@ -44,8 +44,10 @@ class TrainingConfig:
     # of the target alone).
     lambda_cls_fake: float = 0.0
     # Conversion uses the exponential moving average of G's weights with this decay per
-    # iteration (0, the seed: G's last weights); see chainer_vc.averaging.
+    # iteration (1: their mean), from iteration gen_average_from on (0, the seed: G's last
+    # weights); see chainer_vc.averaging.
     gen_average: float = 0.0
+    gen_average_from: int = 1
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

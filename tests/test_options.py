@@ -1,5 +1,6 @@
 """Options beyond the seed: each off by default, each doing what its flag says."""
 import json
+from types import SimpleNamespace
 
 import chainer
 import numpy as np
@@ -161,6 +162,18 @@ def test_generator_average_weighs_each_iteration_by_the_bias_corrected_decay():
     assert generator.W.array[0, 0] == 9.0  # G itself is untouched
 
 
+def test_generator_average_of_decay_1_from_a_start_is_the_mean_of_the_iterations_since():
+    generator, average = chainer.links.Linear(3, 2), chainer.links.Linear(3, 2)
+    keeper = GeneratorAverage(generator, average, decay=1, start=3)
+    for iteration in range(1, 6):
+        generator.W.array[...] = float(iteration)
+        keeper(SimpleNamespace(updater=SimpleNamespace(iteration=iteration)))
+        if iteration < 3:
+            np.testing.assert_array_equal(average.W.array, iteration)  # G itself
+    np.testing.assert_allclose(average.W.array, (3 + 4 + 5) / 3, rtol=1e-6)
+    assert keeper.updates == 3
+
+
 def test_generator_average_copies_batch_statistics_and_survives_a_snapshot():
     generator, average = chainer.links.BatchNormalization(3), chainer.links.BatchNormalization(3)
     generator.avg_mean[...] = [1, 2, 3]
@@ -208,7 +221,7 @@ def test_gen_average_converts_with_the_average_and_keeps_g_as_trained(corpus_man
         assert int(snapshot['extensions/generator_average/updates']) == 2
 
 
-@pytest.mark.parametrize('decay', ['1', '-0.1'])
+@pytest.mark.parametrize('decay', ['1.5', '-0.1'])
 def test_a_gen_average_decay_outside_its_range_is_refused_in_one_line(corpus_manifest, tmp_path,
                                                                      decay):
     result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1,
