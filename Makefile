@@ -17,8 +17,8 @@ VOICES_MANIFEST := $(VOICES_DATA)/manifest.csv
 # conversions, as many per direction (30 directions), English sources transcribed.
 VOICES_MODEL ?= results/voices_skips_l1_id1000
 VOICES_PAIRS ?= 60
-# The model `make demo` converts with: trained, evaluated and committed (results/world_clsfake/README.md).
-SHIPPED ?= results/world_clsfake
+# The model `make demo` converts with: trained, evaluated and committed (results/world_average/README.md).
+SHIPPED ?= results/world_average
 # The seed-faithful model (cfcefd21 on the seed's spectrogram; it does not convert): `make demo-seed`.
 SEED_MODEL := results/shipped
 # Everything the demo writes goes here (git-ignored), never over committed results.
@@ -26,13 +26,15 @@ DEMO_OUT ?= runs/demo
 DEMO_PAIRS ?= 40
 # `make demo-train`: the shipped model's recipe from scratch on the CPU (its command and wall
 # time are in $(SHIPPED)/README.md); DEMO_ITERATIONS=... trains on from where the last one stopped.
-DEMO_ITERATIONS ?= 1750
-# The world recipe of results/world; the shipped model adds a G twice as wide as tiny's and a
-# classifier that also learns the fakes (results/world_clsfake/README.md).
+DEMO_ITERATIONS ?= 1500
+# The world recipe of results/world; the shipped model adds G and D twice as wide as tiny's, a
+# classifier that also learns the fakes and G's weights averaged from iteration 500 on
+# (results/world_average/README.md).
 WORLD_TRAIN_ARGS := --features world --preset tiny --optimizer adam --lr-gen 2e-4 --lr-dis 1e-4 --beta1 0.5 \
 	--label-conditioning cin --norm instance --lambda-fm 0 --lambda-id 5 --snapshot-interval 250i \
 	--log-interval 50i --plot-interval 500i --sample-interval 1000i --no-progress
-SHIPPED_TRAIN_ARGS := $(WORLD_TRAIN_ARGS) --gen-channels 8 16 32 64 --lambda-cls-fake 1
+SHIPPED_TRAIN_ARGS := $(WORLD_TRAIN_ARGS) --gen-channels 8 16 32 64 --dis-channels 8 16 32 64 128 256 \
+	--lambda-cls-fake 1 --gen-average 1 --gen-average-from 500
 DEMO_TRAIN_ARGS ?= $(SHIPPED_TRAIN_ARGS) --iterations $(DEMO_ITERATIONS)
 # The six-voice model's recipe: the world one with skips, L1 content losses and the
 # identity loss for the first 1000 iterations; $(VOICES_MODEL) is its iteration 4000.
