@@ -50,11 +50,8 @@ def test_a_short_run_leaves_everything_a_user_reads(corpus_manifest, tmp_path):
         'snapshot_iter_2', 'snapshot_iter_4', 'gen_iter_4.npz', 'dis_iter_4.npz'}
 
 
-def test_kill_9_then_the_same_command_resumes(corpus_manifest, tmp_path):
-    check_kill_9_then_resume(corpus_manifest, tmp_path)
-
-
-def test_a_resumed_run_goes_on_with_its_generator_average(corpus_manifest, tmp_path):
+def test_kill_9_then_the_same_command_resumes_with_its_generator_average(corpus_manifest,
+                                                                         tmp_path):
     out = check_kill_9_then_resume(corpus_manifest, tmp_path, '--gen-average', '0.9')
     # Counted from iteration 1: the average was restored, not started again at the resume.
     with np.load(out / 'snapshot_iter_20') as snapshot:
