@@ -228,8 +228,7 @@ def settings_differences(stored: ModelConfig, asked: ModelConfig) -> list:
     command that differs from a run directory's own (fitted statistics aside)."""
     def settings(config):
         features = {k: v for k, v in config.features.to_dict().items() if k != 'statistics'}
-        training = {**TrainingConfig().to_dict(), **config.training}
-        return {**config.preset.to_dict(), **features, **training}
+        return {**config.preset.to_dict(), **features, **stored_training(config).to_dict()}
 
     kept, wanted = settings(stored), settings(asked)
     return [f'{name} {kept.get(name)} (asked: {value})' for name, value in wanted.items()
