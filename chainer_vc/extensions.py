@@ -71,6 +71,19 @@ class IntervalOrEndTrigger:
         self._interval.serialize(serializer['interval'])
 
 
+class PlotReport(extensions.PlotReport):
+    """Chainer's PlotReport, resumable from a snapshot that plotted fewer keys.
+
+    Chainer restores the plotted points as a plain dict of the keys saved, and a key added
+    since (a newer version's loss, e.g. ``dis/loss_cls_fake``) then raises KeyError at the
+    first plot after resuming; such a key starts with no points instead."""
+
+    def serialize(self, serializer):
+        super().serialize(serializer)
+        for key in self._y_keys:
+            self._data.setdefault(key, [])
+
+
 def plot_reports(make_trigger) -> list:
     """Linear and log-log PlotReports, one pair per loss family.
 
@@ -78,14 +91,14 @@ def plot_reports(make_trigger) -> list:
     so one shared instance fires for the first report only."""
     reports = []
     for family, (keys, y_scale) in PLOT_FAMILIES.items():
-        reports.append(extensions.PlotReport(
+        reports.append(PlotReport(
             keys, 'iteration', trigger=make_trigger(), filename=f'{family}.png'))
 
         def postprocess(figure, axes, summary, y_scale=y_scale):
             axes.set_xscale('log')
             axes.set_yscale(y_scale)
 
-        reports.append(extensions.PlotReport(
+        reports.append(PlotReport(
             keys, 'iteration', trigger=make_trigger(), filename=f'{family}_loglog.png',
             postprocess=postprocess))
     return reports
