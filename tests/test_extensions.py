@@ -1,11 +1,16 @@
 """The loss plots resume from snapshots written by a version that plotted fewer keys."""
-import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 from types import SimpleNamespace
 
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import matplotlib.image
+import pytest
 from chainer import serializers
+from chainer.training.extensions import PlotReport as ChainerPlotReport
 
 from chainer_vc import extensions
+
+OLD_KEYS = ['dis/loss_cls']
+NEW_KEYS = ['dis/loss_cls', 'dis/loss_cls_fake']
 
 
 def _trainer(out):
@@ -24,43 +29,30 @@ def _plot(report, trainer, iteration, observation):
     report(trainer)
 
 
-def test_plot_report_resumes_from_a_snapshot_without_a_newer_key(tmp_path):
-    old = extensions.PlotReport(['dis/loss_cls'], 'iteration', trigger=(1, 'iteration'),
-                                filename='classification.png')
-    trainer = _trainer(tmp_path / 'old')
-    _plot(old, trainer, 1, {'dis/loss_cls': 0.5})
+def _resume_with_a_new_key(report_class, tmp_path):
+    """A report of OLD_KEYS plots iteration 1 and is saved; one of NEW_KEYS loads it and
+    plots iteration 2. Returns the loaded report."""
+    old = report_class(OLD_KEYS, 'iteration', trigger=(1, 'iteration'),
+                       filename='classification.png')
+    _plot(old, _trainer(tmp_path / 'old'), 1, {'dis/loss_cls': 0.5})
     saved = tmp_path / 'plot.npz'
     serializers.save_npz(str(saved), old)
-
-    new = extensions.PlotReport(['dis/loss_cls', 'dis/loss_cls_fake'], 'iteration',
-                                trigger=(1, 'iteration'), filename='classification.png')
+    new = report_class(NEW_KEYS, 'iteration', trigger=(1, 'iteration'),
+                       filename='classification.png')
     serializers.load_npz(str(saved), new)
-    resumed = _trainer(tmp_path / 'new')
-    _plot(new, resumed, 2, {'dis/loss_cls': 0.25, 'dis/loss_cls_fake': 0.75})
+    _plot(new, _trainer(tmp_path / 'new'), 2, {'dis/loss_cls': 0.25, 'dis/loss_cls_fake': 0.75})
+    return new
 
-    points = {key: [list(point) for point in values] for key, values in new._data.items()}
-    assert points == {'dis/loss_cls': [[1, 0.5], [2, 0.25]],
-                      'dis/loss_cls_fake': [[2, 0.75]]}
+
+def test_plot_report_resumes_from_a_snapshot_without_a_newer_key(tmp_path):
+    report = _resume_with_a_new_key(extensions.PlotReport, tmp_path)
+    points = {key: [list(point) for point in values] for key, values in report._data.items()}
+    assert points == {'dis/loss_cls': [[1, 0.5], [2, 0.25]], 'dis/loss_cls_fake': [[2, 0.75]]}
     image = matplotlib.image.imread(tmp_path / 'new' / 'classification.png')
     assert image.ndim == 3 and image.shape[0] > 100
 
 
 def test_chainer_plot_report_alone_fails_on_the_same_snapshot(tmp_path):
     """The case the subclass exists for: Chainer's own PlotReport raises KeyError."""
-    from chainer.training.extensions import PlotReport
-    old = PlotReport(['dis/loss_cls'], 'iteration', trigger=(1, 'iteration'),
-                     filename='classification.png')
-    trainer = _trainer(tmp_path / 'old')
-    _plot(old, trainer, 1, {'dis/loss_cls': 0.5})
-    saved = tmp_path / 'plot.npz'
-    serializers.save_npz(str(saved), old)
-    new = PlotReport(['dis/loss_cls', 'dis/loss_cls_fake'], 'iteration',
-                     trigger=(1, 'iteration'), filename='classification.png')
-    serializers.load_npz(str(saved), new)
-    resumed = _trainer(tmp_path / 'new')
-    try:
-        _plot(new, resumed, 2, {'dis/loss_cls': 0.25, 'dis/loss_cls_fake': 0.75})
-    except KeyError as error:
-        assert error.args == ('dis/loss_cls_fake',)
-    else:
-        raise AssertionError("Chainer's PlotReport resumed: the subclass is not needed")
+    with pytest.raises(KeyError, match='dis/loss_cls_fake'):
+        _resume_with_a_new_key(ChainerPlotReport, tmp_path)
