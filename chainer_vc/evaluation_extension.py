@@ -18,8 +18,7 @@ from typing import Optional
 
 import chainer
 
-from chainer_vc import evaluation
-from chainer_vc import extensions as vc_extensions
+from chainer_vc import evaluation, extensions as vc_extensions
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import Corpus
 from chainer_vc.run_directory import ModelConfig
@@ -76,6 +75,6 @@ class ConversionJudge(chainer.training.Extension):
 def plot_reports(make_trigger) -> list:
     """PlotReports of the judges' values: speaker (accepted, margin) and content (cycle)."""
     return [vc_extensions.PlotReport(list(EVAL_KEYS[:2]), 'iteration', trigger=make_trigger(),
-                                  filename='eval_speaker.png'),
+                                     filename='eval_speaker.png'),
             vc_extensions.PlotReport([EVAL_KEYS[2]], 'iteration', trigger=make_trigger(),
-                                  filename='eval_cycle_lsd.png')]
+                                     filename='eval_cycle_lsd.png')]
