@@ -118,6 +118,10 @@ def add_options(parser):
                        help="G's up layers add the down layers' outputs of the same size "
                             "(U-Net skips; the seed: none): detail finer than the bottleneck "
                             'reaches the output')
+    group.add_argument('--residual', action='store_true',
+                       help="G's last layer changes its input rather than making the output "
+                            "(sigmoid(logit(x) + change); the seed: sigmoid of the last layer): "
+                            'a change of 0 is the identity, and detail G leaves alone stays')
     group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
                        help="D's classifier also learns that G's conversions are their "
                             "source's speech, with this weight (the seed: 0, real speech only)")
@@ -174,6 +178,7 @@ def chosen_preset(args):
             widths[f'{network}_channels'] = channels
     return dataclasses.replace(preset, gen_conditioning=args.label_conditioning,
                                gen_norm=args.norm, gen_skips=args.skips,
+                               gen_residual=args.residual,
                                dis_conditioning=args.dis_conditioning, **widths)
 
 

@@ -41,7 +41,11 @@ class GeneratorAverage(training.Extension):
         weight = self.step_weight(self.updates)
         trained = dict(self.generator.namedparams())
         for name, param in self.average.namedparams():
-            param.array += weight * (trained[name].array - param.array)
+            if weight == 1.0:
+                # A copy: a + (g - a) is g only up to rounding.
+                param.array[...] = trained[name].array
+            else:
+                param.array += weight * (trained[name].array - param.array)
         # Batch statistics are averages already: the average takes G's own.
         trained_links = dict(self.generator.namedlinks())
         for name, link in self.average.namedlinks():

@@ -253,6 +253,11 @@ class Converter:
         if generator is not None:
             self.generator.to_device(self.device)
         self.kind = feature_kinds.build(config.features, config.labels, options, self.device)
+        self.set_source(source)
+
+    def set_source(self, source: Optional[Mapping[str, Optional[str]]]) -> None:
+        """Name the source's training class (``{group: class}``; None: each input's own
+        statistics)."""
         self.source = source
         self.source_codes = self.target_codes(source) if source else None
 

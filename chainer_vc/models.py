@@ -102,12 +102,15 @@ class Generator(chainer.Chain):
     every ResBlock and up layer); ``norm`` 'batch' (the seed) or 'instance' everywhere else;
     ``skips`` False (the seed) or True: each up layer's output plus the down layer's output
     of the same size (U-Net's skips, added rather than concatenated), so that detail finer
-    than the 8x-downsampled bottleneck reaches the output.
+    than the 8x-downsampled bottleneck reaches the output; ``residual`` False (the seed) or
+    True: the last layer's output (no sigmoid of its own) is a change to the input, added
+    to its logit, so that G(x) = sigmoid(logit(x) + change): a change of 0 is the identity,
+    and what G leaves alone keeps all of its detail.
     """
 
     def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
                  n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch',
-                 skips: bool = False):
+                 skips: bool = False, residual: bool = False):
         super().__init__()
         if conditioning not in CONDITIONINGS:
             raise ValueError(f'unknown label conditioning {conditioning!r}')
@@ -118,6 +121,7 @@ class Generator(chainer.Chain):
         self.n_res_blocks = n_res_blocks
         self.conditioning = conditioning
         self.skips = skips
+        self.residual = residual
         extra = label_size if conditioning == 'decoder' else 0
         late_norm = 'cin' if conditioning == 'cin' else norm
         late = dict(norm=late_norm, label_size=label_size)
@@ -134,7 +138,11 @@ class Generator(chainer.Chain):
             self.up2 = ConvBlock(c3 + extra, c2, 4, 2, 1, deconv=True, **late)
             self.up3 = ConvBlock(c2 + extra, c1, 4, 2, 1, deconv=True, **late)
             self.up4 = ConvBlock(c1 + extra, 1, 7, 1, 3, deconv=True, batch_norm=False,
-                                 activation=F.sigmoid)
+                                 activation=None if residual else F.sigmoid)
+        if residual:
+            # A residual G starts as the identity: its last layer's weights start at 0.
+            self.up4.conv.W.array[...] = 0
+            self.up4.conv.b.array[...] = 0
 
     def encode(self, x) -> list:
         """The outputs of down1 .. down4 (the last is the bottleneck)."""
@@ -188,7 +196,19 @@ class Generator(chainer.Chain):
     def forward(self, x, c):
         outputs = self.encode(x)
         skips = outputs[-2::-1] if self.skips else ()
-        return self.decode(self.condition(outputs[-1], c), c, skips)
+        h = self.decode(self.condition(outputs[-1], c), c, skips)
+        return F.sigmoid(logit(x) + h) if self.residual else h
+
+
+# Inputs of a residual G are clipped to this far inside (0, 1) before the logit: the world
+# features hold exact 0s and 1s (values past +-spread sigmas), whose logits are infinite.
+LOGIT_MARGIN = 1e-3
+
+
+def logit(x):
+    """ln(x / (1 - x)), x clipped to [LOGIT_MARGIN, 1 - LOGIT_MARGIN]."""
+    x = F.clip(x, LOGIT_MARGIN, 1 - LOGIT_MARGIN)
+    return F.log(x) - F.log(1 - x)
 
 
 def tap_masks(ksize, pad, size) -> numpy.ndarray:

@@ -7,9 +7,10 @@
   multiply-adds), for CPU training runs.
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
 
-The Generator's label conditioning, normalisation and skips are options (``gen_conditioning``,
-``gen_norm``, ``gen_skips``), and so is the critic's (``dis_conditioning``); every preset has
-the seed's ('bottleneck', 'batch', no skips, 'none') by default.
+The Generator's label conditioning, normalisation, skips and residual output are options
+(``gen_conditioning``, ``gen_norm``, ``gen_skips``, ``gen_residual``), and so is the critic's
+(``dis_conditioning``); every preset has the seed's ('bottleneck', 'batch', no skips, no
+residual, 'none') by default.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Preset:
     gen_conditioning: str = 'bottleneck'
     gen_norm: str = 'batch'
     gen_skips: bool = False
+    gen_residual: bool = False
     dis_conditioning: str = 'none'
 
     def __post_init__(self):

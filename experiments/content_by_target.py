@@ -9,7 +9,8 @@ Prints a Markdown table: per target, the mean word agreement of each path's tran
 the source's own transcript (the vocoder path: the source resynthesised, the same for every
 target), and the mean over the other targets; ``--out`` also writes the numbers as JSON.
 ``--baselines`` adds the rows with no training (F0 only; F0 + warp + mean shift), fitted as
-evaluate.py fits them.
+evaluate.py fits them. ``--source-statistics`` converts from the speaker's training
+statistics (convert.py's ``--source-speaker``) rather than each utterance's own.
 """
 import argparse
 import json
@@ -51,6 +52,9 @@ def main(argv=None):
     parser.add_argument('--utterances', type=int, default=20)
     parser.add_argument('--snapshot')
     parser.add_argument('--baselines', action='store_true')
+    parser.add_argument('--source-statistics', action='store_true',
+                        help="F0 moved from the speaker's training statistics rather than "
+                             "from each utterance's own (convert.py's --source-speaker)")
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
     converter = Converter.from_run_directory(args.model, args.snapshot)
@@ -63,12 +67,16 @@ def main(argv=None):
         fitted = evaluation.baselines_for(converter, training.utterances)
         converters = {'F0 only': fitted['f0_only'], 'baseline': fitted['baseline']}
     converters['model'] = converter
+    if args.source_statistics:
+        for each in converters.values():
+            each.set_source({'speaker': args.speaker})
     rows = {name: target_words(other, found, corpus, targets)
             for name, other in converters.items()}
     vocoder = [v for _, _, v in found]
-    print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by '
-          f'{args.model}{" at " + args.snapshot if args.snapshot else ""}: word agreement '
-          "with the source's transcript\n")
+    at = f' at {args.snapshot}' if args.snapshot else ''
+    statistics = f" from {args.speaker}'s training statistics" if args.source_statistics else ''
+    print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by {args.model}'
+          f"{at}{statistics}: word agreement with the source's transcript\n")
     print(table(args.speaker, vocoder, rows))
     if args.out:
         args.out.write_text(json.dumps({

@@ -3,11 +3,13 @@ import json
 from types import SimpleNamespace
 
 import chainer
+from chainer import gradient_check
 import numpy as np
 import pytest
 
 from chainer_vc.averaging import GeneratorAverage
-from chainer_vc.models import ConditionalInstanceNormalization, Generator, instance_normalization
+from chainer_vc.models import (LOGIT_MARGIN, ConditionalInstanceNormalization, Generator,
+                               instance_normalization, logit)
 from chainer_vc.run_directory import ModelConfig, find_weights
 from chainer_vc.updater import TrainingConfig
 
@@ -51,6 +53,36 @@ def test_skips_add_each_down_layers_output_to_the_up_layer_of_its_size():
     assert not np.allclose(gen(x, c).array, expected, atol=1e-4)
 
 
+def test_residual_generator_starts_as_the_identity():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True)
+    x = np.random.default_rng(4).random((2, 1, 16, 256)).astype(np.float32)
+    x[0, 0, 0, :3] = (0, 1, 0.5)  # the features' clipped ends
+    y = gen(x, labels(2, 5, 1)).array
+    np.testing.assert_allclose(y, np.clip(x, LOGIT_MARGIN, 1 - LOGIT_MARGIN), atol=1e-6)
+
+
+def test_residual_generator_adds_its_last_layers_output_to_the_input_logit():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True)
+    rng = np.random.default_rng(5)
+    gen.up4.conv.W.array[...] = rng.normal(0, 0.1, gen.up4.conv.W.shape)
+    x = rng.random((2, 1, 16, 256)).astype(np.float32) * 0.9 + 0.05
+    c = labels(2, 5, 2)
+    outputs = gen.encode(x)
+    change = gen.decode(gen.condition(outputs[-1], c), c, outputs[-2::-1]).array
+    assert np.abs(change).mean() > 1e-3
+    expected = 1 / (1 + (1 - x) / x * np.exp(-change))
+    np.testing.assert_allclose(gen(x, c).array, expected, atol=1e-6)
+    # Every weight learns once the last layer is away from 0.
+    chainer.functions.sum(gen(x, c) * np.linspace(0, 1, x.size).reshape(x.shape)).backward()
+    assert all(p.grad is not None and np.any(p.grad) for _, p in gen.namedparams())
+
+
+def test_logit_gradient_is_checked_numerically():
+    x = np.random.default_rng(6).uniform(0.05, 0.95, (3, 4))
+    gradient_check.check_backward(logit, x, np.ones_like(x), dtype=np.float64)
+    np.testing.assert_allclose(logit(x).array, np.log(x / (1 - x)), rtol=1e-12)
+
+
 def test_instance_normalization_against_a_hand_computation():
     x = np.random.default_rng(1).normal(3, 2, (2, 3, 4, 5))
     mean = x.mean(axis=(2, 3), keepdims=True)
@@ -89,12 +121,12 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
                    '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
-                   '--skips', '--content-loss', 'l1', '--gen-channels', 6, 8, 10, 12,
+                   '--skips', '--residual', '--content-loss', 'l1', '--gen-channels', 6, 8, 10, 12,
                    '--dis-channels', 2, 3, 4, 5, 6, 7, '--lambda-cls-fake', '0.5')
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
-    assert model['preset']['gen_skips'] is True
+    assert model['preset']['gen_skips'] is True and model['preset']['gen_residual'] is True
     assert model['preset']['gen_channels'] == [6, 8, 10, 12]
     assert model['preset']['dis_channels'] == [2, 3, 4, 5, 6, 7]
     assert model['features']['magnitude_floor'] == 1e-5
@@ -107,7 +139,8 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     assert all('dis/loss_cls_fake' in entry for entry in log)
     # The run directory rebuilds the same Generator for conversion.
     config = ModelConfig.load(out)
-    assert config.build_generator().conditioning == 'cin' and config.build_generator().skips
+    rebuilt = config.build_generator()
+    assert rebuilt.conditioning == 'cin' and rebuilt.skips and rebuilt.residual
     snapshot = np.load(out / 'snapshot_iter_2')
     assert snapshot['updater/model:gen/down4/conv/W'].shape == (12, 10, 4, 4)
     assert snapshot['updater/model:dis/conv6/conv/W'].shape == (7, 6, 3, 4)
