@@ -125,6 +125,10 @@ def add_options(parser):
     group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
                        help="D's classifier also learns that G's conversions are their "
                             "source's speech, with this weight (the seed: 0, real speech only)")
+    group.add_argument('--lambda-dynamics', type=float, default=DEFAULTS.lambda_dynamics,
+                       metavar='WEIGHT',
+                       help="G's conversion keeps how its source's 32 band levels move in time, "
+                            'each less its mean over the window (L1, this weight; the seed: 0)')
     group.add_argument('--gen-average', type=float, default=DEFAULTS.gen_average, metavar='DECAY',
                        help="convert with the moving average of G's weights over the iterations, "
                             'this decay per iteration (0.99: about the last 100; 1: the mean of '
@@ -162,7 +166,8 @@ def training_config(args) -> TrainingConfig:
         lr_decay_epochs=args.lr_decay_epochs, optimizer=args.optimizer, lr_gen=args.lr_gen,
         lr_dis=args.lr_dis, beta1=args.beta1, beta2=args.beta2, id_until=args.id_until,
         content_loss=args.content_loss, lambda_cls_fake=args.lambda_cls_fake,
-        gen_average=args.gen_average, gen_average_from=args.gen_average_from)
+        gen_average=args.gen_average, gen_average_from=args.gen_average_from,
+        lambda_dynamics=args.lambda_dynamics)
 
 
 def chosen_preset(args):

@@ -487,6 +487,7 @@ def content_metrics(converter: Converter, selection: Selection, recordings, pair
         'vocoder_lsd': float(np.mean(lsd['vocoder'])),
         'label_sensitivity': float(np.mean([s['between_labels'] for s in sensitivity])),
         'change_from_input': float(np.mean([s['from_input'] for s in sensitivity])),
+        'motion_from_input': float(np.mean([s['motion_from_input'] for s in sensitivity])),
     }
 
 

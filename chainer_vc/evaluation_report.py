@@ -160,7 +160,9 @@ def content_rows(report: dict) -> list:
               if key in content],
             ('label sensitivity: mean |G(x, c_i) - G(x, c_j)|',
              f'{content["label_sensitivity"]:.4f}'),
-            ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}')]
+            ('change: mean |G(x, c) - x|', f'{content["change_from_input"]:.4f}'),
+            ('change of how the bands move: dynamics distance of G(x, c) from x',
+             f'{content["motion_from_input"]:.4f}')]
 
 
 TRANSCRIPT_TITLES = {'source': 'source, unconverted',

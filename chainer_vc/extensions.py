@@ -31,7 +31,7 @@ PLOT_FAMILIES = {
     'classification': (['dis/loss_cls', 'dis/loss_cls_fake', 'gen/loss_cls'], 'log'),
     'accuracy': (['dis/acc', 'gen/acc'], 'log'),
     'adversarial': (['gen/loss_adv'], 'symlog'),
-    'reconstruction': (['gen/loss_rec', 'gen/loss_id'], 'log'),
+    'reconstruction': (['gen/loss_rec', 'gen/loss_id', 'gen/loss_dyn'], 'log'),
     'feature_matching': (['gen/loss_fm'], 'log'),
     'total': (['dis/loss', 'gen/loss'], 'symlog'),
 }

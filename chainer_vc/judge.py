@@ -17,6 +17,8 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
+from chainer_vc.dynamics import dynamics_distance
+
 # ---------------------------------------------------------------------------- judge 1
 
 
@@ -172,11 +174,14 @@ def _fit(x: np.ndarray, t: np.ndarray, n_classes: int, steps: int,
 # ---------------------------------------------------------------------------- content
 
 def label_sensitivity(outputs: Sequence[np.ndarray], source: np.ndarray) -> dict:
-    """How much G's output depends on its label, next to how much G changes its input.
+    """How much G's output depends on its label, next to how much G changes its input, and
+    how much it changes how the input's bands move in time (:mod:`chainer_vc.dynamics`).
 
-    ``outputs``: G(x, c) for several labels c, same shape as ``source`` (x)."""
+    ``outputs``: G(x, c) for several labels c, same shape as ``source`` (x: frames, bins)."""
     outputs = [np.asarray(o, dtype=np.float64) for o in outputs]
     between = [np.mean(np.abs(a - b)) for i, a in enumerate(outputs) for b in outputs[i + 1:]]
     change = [np.mean(np.abs(o - source)) for o in outputs]
+    source = np.asarray(source, dtype=np.float64)[None, None]
+    motion = [dynamics_distance(o[None, None], source).array for o in outputs]
     return {'between_labels': float(np.mean(between)) if between else 0.0,
-            'from_input': float(np.mean(change))}
+            'from_input': float(np.mean(change)), 'motion_from_input': float(np.mean(motion))}

@@ -10,6 +10,7 @@ import chainer.functions as F
 import numpy as np
 from chainer import training
 
+from chainer_vc.dynamics import dynamics_distance
 from chainer_vc.labels import LabelSchema, drop_groups
 
 
@@ -48,6 +49,10 @@ class TrainingConfig:
     # weights); see chainer_vc.averaging.
     gen_average: float = 0.0
     gen_average_from: int = 1
+    # The conversion keeps how its source's band levels move in time (weight of
+    # dynamics_distance(G(x, c), x); 0, the seed: only the cycle, through the target speaker,
+    # asks G to keep what was said).
+    lambda_dynamics: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -66,7 +71,6 @@ class TrainingConfig:
 
 
 CONTENT_LOSSES = {'mse': F.mean_squared_error, 'l1': F.mean_absolute_error}
-
 
 # Checks made on the host after every update (the default): whether the loss is finite, and
 # the classification accuracy. On a GPU each is a synchronisation that idles the device while
@@ -234,7 +238,8 @@ class StarGANUpdater(training.StandardUpdater):
         return xp.random.uniform(0, 1, (n, 1, 1, 1)).astype(dtype)
 
     def update_generator(self, batch: dict, fake):
-        """Adversarial + classification of the fake + cycle reconstruction + feature matching."""
+        """Adversarial + classification of the fake + cycle reconstruction + feature matching
+        (and, with their options, identity and dynamics terms)."""
         gen, dis, config = self.gen, self.dis, self.config
         feature_fake, cls_fake, adv_fake = judge(dis, fake, batch['c_fake'])
         with chainer.no_backprop_mode():
@@ -250,6 +255,9 @@ class StarGANUpdater(training.StandardUpdater):
         if config.identity_loss_on(self.iteration):
             terms['gen/loss_id'] = (config.content_distance(
                 gen(batch['x_real'], batch['c_real']), batch['x_real']), config.lambda_id)
+        if config.lambda_dynamics > 0:
+            terms['gen/loss_dyn'] = (dynamics_distance(fake, batch['x_real']),
+                                     config.lambda_dynamics)
         loss = self._weighted_sum(terms)
         gen.cleargrads()
         loss.backward()

@@ -74,6 +74,7 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert content['baseline_cycle_lsd'] > 0 and content['baseline_identity_lsd'] > 0
     assert content['vocoder_lsd'] < content['identity_lsd']  # G, barely trained, changes a lot
     assert content['label_sensitivity'] > 0 and content['change_from_input'] > 0
+    assert content['motion_from_input'] > 0
     assert 'target accepted' in result.stdout
     # The content judge transcribed every conversion of alice's speech, in every row.
     found = report['transcripts']

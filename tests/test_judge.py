@@ -75,7 +75,11 @@ def test_label_judge_learns_groups_and_reports_its_ceiling():
 
 
 def test_label_sensitivity():
-    x = np.zeros((4, 3))
+    x = np.zeros((4, 16))
     same = label_sensitivity([x + 1, x + 1], x)
-    assert same == {'between_labels': 0.0, 'from_input': 1.0}
+    assert same == {'between_labels': 0.0, 'from_input': 1.0, 'motion_from_input': 0.0}
     assert label_sensitivity([x + 1, x + 3], x)['between_labels'] == 2.0
+    rising = x.copy()
+    rising[0, :8] = 0.8  # band 0 (bins 0-7) up by 0.8 in frame 0 of 4: 0.6 and 3 x 0.2 from
+    # its mean, over 4 frames x 2 bands
+    assert label_sensitivity([rising], x)['motion_from_input'] == pytest.approx(1.2 / 8)

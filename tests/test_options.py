@@ -122,7 +122,8 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
                    '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
                    '--skips', '--residual', '--content-loss', 'l1', '--gen-channels', 6, 8, 10, 12,
-                   '--dis-channels', 2, 3, 4, 5, 6, 7, '--lambda-cls-fake', '0.5')
+                   '--dis-channels', 2, 3, 4, 5, 6, 7, '--lambda-cls-fake', '0.5',
+                   '--lambda-dynamics', '2')
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
@@ -133,10 +134,10 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     training = model['training']
     assert (training['optimizer'], training['lr_gen'], training['lr_dis'], training['beta1'],
             training['id_until'], training['content_loss']) == ('adam', 2e-4, 1e-4, 0.5, 1, 'l1')
-    assert training['lambda_cls_fake'] == 0.5
+    assert training['lambda_cls_fake'] == 0.5 and training['lambda_dynamics'] == 2
     log = json.loads((out / 'log').read_text())
     assert 'gen/loss_id' in log[0] and 'gen/loss_id' not in log[1]
-    assert all('dis/loss_cls_fake' in entry for entry in log)
+    assert all('dis/loss_cls_fake' in entry and 'gen/loss_dyn' in entry for entry in log)
     # The run directory rebuilds the same Generator for conversion.
     config = ModelConfig.load(out)
     rebuilt = config.build_generator()

@@ -3,6 +3,7 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
+from chainer_vc.dynamics import dynamics_distance
 from chainer_vc.labels import LabelGroup, LabelSchema, seed_schema
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
@@ -214,6 +215,29 @@ def test_cycle_and_identity_losses_use_the_chosen_distance(content_loss):
         updater.update_generator(batch, fake)
     for name, error in errors.items():
         assert float(observation[name].array) == pytest.approx(distance(error).mean(), rel=1e-5)
+
+
+def test_dynamics_option_adds_the_distance_of_the_conversion_to_its_source():
+    weight = 3.0
+    plain, plain_reporter = make_updater()
+    updater, reporter = make_updater(config=TrainingConfig(lambda_dynamics=weight))
+    plain.gen.copyparams(updater.gen)
+    plain.dis.copyparams(updater.dis)
+    batch = updater._next_batches()
+    observed = []
+    for one, its_reporter in ((plain, plain_reporter), (updater, reporter)):
+        fake = one.gen(batch['x_real'], batch['c_fake'])
+        expected = float(dynamics_distance(fake.array, batch['x_real']).array)
+        observation = {}
+        with its_reporter.scope(observation):
+            one.update_generator(batch, fake)
+        observed.append({k: float(getattr(v, 'array', v)) for k, v in observation.items()})
+    without, with_dynamics = observed
+    assert 'gen/loss_dyn' not in without
+    assert expected > 0
+    assert with_dynamics['gen/loss_dyn'] == pytest.approx(expected, rel=1e-5)
+    assert with_dynamics['gen/loss'] == pytest.approx(without['gen/loss'] + weight * expected,
+                                                      rel=1e-5)
 
 
 def test_non_finite_loss_stops_with_the_term_and_iteration():
