@@ -12,7 +12,6 @@ target), and the mean over the other targets; ``--out`` also writes the numbers 
 evaluate.py fits them. ``--source-statistics`` converts from the speaker's training
 statistics (convert.py's ``--source-speaker``) rather than each utterance's own.
 """
-import argparse
 import json
 import os
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 
 from chainer_vc import evaluation
 from chainer_vc.conversion import Converter
-from identity_content import held_out_of, references, target_words
+from identity_content import held_out_of, held_out_parser, references, target_words
 
 
 def table(speaker: str, vocoder: list, rows: dict) -> str:
@@ -45,12 +44,7 @@ def table(speaker: str, vocoder: list, rows: dict) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--model', type=Path, required=True)
-    parser.add_argument('--manifest', type=Path, required=True)
-    parser.add_argument('--speaker', default='allison')
-    parser.add_argument('--utterances', type=int, default=20)
-    parser.add_argument('--snapshot')
+    parser = held_out_parser(__doc__.splitlines()[0], 20)
     parser.add_argument('--baselines', action='store_true')
     parser.add_argument('--source-statistics', action='store_true',
                         help="F0 moved from the speaker's training statistics rather than "

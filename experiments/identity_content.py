@@ -18,6 +18,17 @@ from chainer_vc.corpus import read_manifest
 from chainer_vc.split import load_heldout, split_corpus
 
 
+def held_out_parser(description: str, utterances: int) -> argparse.ArgumentParser:
+    """The arguments of the scripts that convert one speaker's held-out utterances."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--model', type=Path, required=True)
+    parser.add_argument('--manifest', type=Path, required=True)
+    parser.add_argument('--speaker', default='allison')
+    parser.add_argument('--utterances', type=int, default=utterances)
+    parser.add_argument('--snapshot')
+    return parser
+
+
 def held_out_of(model, manifest, labels, speaker, count) -> tuple:
     """The corpus of ``manifest``, its training split (the model's ``heldout.csv`` left out)
     and the first ``count`` held-out utterances of ``speaker``."""
@@ -60,13 +71,7 @@ def identity_words(converter, found, corpus, speaker) -> list:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--model', type=Path, required=True)
-    parser.add_argument('--manifest', type=Path, required=True)
-    parser.add_argument('--speaker', default='allison')
-    parser.add_argument('--utterances', type=int, default=12)
-    parser.add_argument('--snapshot')
-    args = parser.parse_args(argv)
+    args = held_out_parser(__doc__.splitlines()[0], 12).parse_args(argv)
     converter = Converter.from_run_directory(args.model, args.snapshot)
     corpus, _, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
                                     args.speaker, args.utterances)

@@ -1,0 +1,62 @@
+"""How much a conversion changes how its source's bands move in time (the dynamics distance
+of :mod:`chainer_vc.dynamics`, on whole utterances), for the model and for the baseline, per
+target: one English speaker's held-out utterances converted to every other speaker.
+
+    python experiments/band_motion.py --model results/voices_skips_l1 \
+        --manifest data/voices/manifest.csv --speaker allison --utterances 20
+
+Prints a Markdown table: per target, the mean distance of each path's envelope (G's output,
+or the baseline's warped and shifted envelope, both in G's [0, 1] units) from the source's,
+and the mean over the targets. F0 only leaves the envelope as it is (0).
+"""
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
+import numpy as np
+
+from chainer_vc import conversion, evaluation
+from chainer_vc.conversion import Converter, load_utterance
+from chainer_vc.dynamics import dynamics_distance
+from identity_content import held_out_of, held_out_parser
+
+
+def model_unit(converter, encoded, codes) -> np.ndarray:
+    return conversion.to_cpu(converter.generate(encoded.unit, codes))
+
+
+def baseline_unit(baseline, encoded, codes) -> np.ndarray:
+    envelope = baseline.convert_envelope(encoded.state.analysis, codes)
+    unit = baseline.features.to_unit(envelope)
+    return np.pad(unit, ((0, len(encoded.unit) - len(unit)), (0, 0)), mode='edge')
+
+
+def motion(unit: np.ndarray, source: np.ndarray) -> float:
+    as_batch = [np.asarray(u, dtype=np.float64)[None, None] for u in (unit, source)]
+    return float(dynamics_distance(*as_batch).array)
+
+
+def main(argv=None):
+    args = held_out_parser(__doc__.splitlines()[0], 20).parse_args(argv)
+    converter = Converter.from_run_directory(args.model, args.snapshot)
+    corpus, training, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
+                                           args.speaker, args.utterances)
+    baseline = evaluation.baselines_for(converter, training.utterances)['baseline']
+    paths = {'baseline': (baseline, baseline_unit), 'model': (converter, model_unit)}
+    encoded = [converter.kind.encode(load_utterance(u.path, converter.features)) for u in chosen]
+    targets = [t for t in converter.config.labels.group('speaker').classes if t != args.speaker]
+    rows = {name: {} for name in paths}
+    for target in targets:
+        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
+        for name, (path, unit_of) in paths.items():
+            rows[name][target] = np.mean([motion(unit_of(path, e, codes), e.unit)
+                                          for e in encoded])
+    at = f' at {args.snapshot}' if args.snapshot else ''
+    print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by {args.model}{at}: '
+          "dynamics distance of the converted envelope from the source's\n")
+    print('| target | ' + ' | '.join(paths) + ' |\n|---|' + '---|' * len(paths))
+    for target in targets:
+        print(f'| {target} | ' + ' | '.join(f'{rows[n][target]:.4f}' for n in paths) + ' |')
+    print('| mean | ' + ' | '.join(f'{np.mean(list(rows[n].values())):.4f}' for n in paths)
+          + ' |')
+
+
+if __name__ == '__main__':
+    main()
