@@ -72,6 +72,7 @@ class TrainingConfig:
 
 CONTENT_LOSSES = {'mse': F.mean_squared_error, 'l1': F.mean_absolute_error}
 
+
 # Checks made on the host after every update (the default): whether the loss is finite, and
 # the classification accuracy. On a GPU each is a synchronisation that idles the device while
 # Python queues the next update; ``with chainer.using_config('vc_eager_checks', False)`` makes
