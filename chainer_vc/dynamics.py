@@ -5,6 +5,7 @@ the voice); what was said is in how those levels move from frame to frame. A spe
 recogniser's front end sees the second only (mel bands, then cepstral mean normalisation).
 """
 import chainer.functions as F
+import numpy as np
 
 # Bins per band of dynamics_distance: 256 mel-spaced bins make 32 bands, about the 40 mel
 # filters of a speech recogniser's front end.
@@ -17,6 +18,13 @@ def dynamics_distance(x, y, band: int = DYNAMICS_BAND):
     it ignores a band's level held for the whole window (where speakers differ) and sees how
     the bands move from frame to frame (what was said). x, y: (N, 1, frames, bins)."""
     return F.mean_absolute_error(_band_motion(x, band), _band_motion(y, band))
+
+
+def utterance_distance(converted, source) -> float:
+    """:func:`dynamics_distance` of two whole utterances' units (frames, bins), the frames'
+    mean taken over the utterance."""
+    as_batch = [np.asarray(u, dtype=np.float64)[None, None] for u in (converted, source)]
+    return float(dynamics_distance(*as_batch).array)
 
 
 def _band_motion(x, band: int):

@@ -17,7 +17,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
-from chainer_vc.dynamics import dynamics_distance
+from chainer_vc.dynamics import utterance_distance
 
 # ---------------------------------------------------------------------------- judge 1
 
@@ -181,7 +181,6 @@ def label_sensitivity(outputs: Sequence[np.ndarray], source: np.ndarray) -> dict
     outputs = [np.asarray(o, dtype=np.float64) for o in outputs]
     between = [np.mean(np.abs(a - b)) for i, a in enumerate(outputs) for b in outputs[i + 1:]]
     change = [np.mean(np.abs(o - source)) for o in outputs]
-    source = np.asarray(source, dtype=np.float64)[None, None]
-    motion = [dynamics_distance(o[None, None], source).array for o in outputs]
+    motion = [utterance_distance(o, source) for o in outputs]
     return {'between_labels': float(np.mean(between)) if between else 0.0,
             'from_input': float(np.mean(change)), 'motion_from_input': float(np.mean(motion))}

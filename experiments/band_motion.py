@@ -14,7 +14,7 @@ import numpy as np
 
 from chainer_vc import conversion, evaluation
 from chainer_vc.conversion import Converter, load_utterance
-from chainer_vc.dynamics import dynamics_distance
+from chainer_vc.dynamics import utterance_distance
 from identity_content import held_out_of, held_out_parser
 
 
@@ -26,11 +26,6 @@ def baseline_unit(baseline, encoded, codes) -> np.ndarray:
     envelope = baseline.convert_envelope(encoded.state.analysis, codes)
     unit = baseline.features.to_unit(envelope)
     return np.pad(unit, ((0, len(encoded.unit) - len(unit)), (0, 0)), mode='edge')
-
-
-def motion(unit: np.ndarray, source: np.ndarray) -> float:
-    as_batch = [np.asarray(u, dtype=np.float64)[None, None] for u in (unit, source)]
-    return float(dynamics_distance(*as_batch).array)
 
 
 def main(argv=None):
@@ -46,7 +41,7 @@ def main(argv=None):
     for target in targets:
         codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
         for name, (path, unit_of) in paths.items():
-            rows[name][target] = np.mean([motion(unit_of(path, e, codes), e.unit)
+            rows[name][target] = np.mean([utterance_distance(unit_of(path, e, codes), e.unit)
                                           for e in encoded])
     at = f' at {args.snapshot}' if args.snapshot else ''
     print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by {args.model}{at}: '
