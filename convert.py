@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--window-frames', type=int, default=conversion.WINDOW_FRAMES,
                         help='longer utterances go through the generator in cross-faded '
                              'windows of this many frames (default: %(default)s)')
+    parser.add_argument('--motion-scale', type=float, default=1.0, metavar='S',
+                        help="scale G's change in how the envelope moves over the utterance; "
+                             "each bin's mean change is kept whole (default 1: G's output as "
+                             "it is; 0: the voice's colour alone, the source's motion)")
     parser.add_argument('--keep-rate', action='store_true',
                         help="write at the input's sample rate instead of the model's")
     parser.add_argument('--overwrite', action='store_true', help='replace existing outputs')
@@ -73,7 +77,7 @@ def build_converter(args, options) -> conversion.Converter:
         return baseline.from_arguments(args.model, args.manifest, source)
     return conversion.Converter.from_run_directory(
         args.model, args.snapshot, args.gpu, options=options,
-        window_frames=args.window_frames, source=source)
+        window_frames=args.window_frames, source=source, motion_scale=args.motion_scale)
 
 
 def main(argv=None) -> int:
@@ -83,6 +87,8 @@ def main(argv=None) -> int:
         parser.error('--input, --output and at least one --target are required')
     if not args.model and not (args.baseline and args.manifest):
         parser.error('--model is required (or --baseline with --manifest)')
+    if args.baseline and args.motion_scale != 1:
+        parser.error("--motion-scale scales a model's G: --baseline has none")
     try:
         options = conversion.ReconstructionOptions(
             phase=args.phase, iterations=args.iterations, high_band=args.high_band,

@@ -35,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument('--transcribe', nargs='+', default=[], metavar='SPEAKER',
                         help='speakers of US English whose conversions the content judge '
                              '(PocketSphinx) transcribes, against their source\'s transcript')
+    parser.add_argument('--motion-scale', type=float, default=1.0, metavar='S',
+                        help="scale G's change in how the envelope moves over the utterance "
+                             "(1: G's output as it is; 0: only each bin's mean change)")
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id (negative: CPU)')
     return parser.parse_args(argv)
 
@@ -45,6 +48,8 @@ def check(args) -> None:
             raise InputError(f'--{name.replace("_", "-")} {getattr(args, name)}: must be >= 1')
     if args.examples < 0:
         raise InputError(f'--examples {args.examples}: must be >= 0')
+    if args.motion_scale < 0:
+        raise InputError(f'--motion-scale {args.motion_scale}: must be >= 0')
 
 
 def main(argv=None) -> int:
@@ -58,7 +63,8 @@ def main(argv=None) -> int:
     try:
         check(args)
         result = evaluation.run_evaluation(args.model, args.manifest, args.pairs,
-                                           args.snapshot, args.gpu, limits, args.transcribe)
+                                           args.snapshot, args.gpu, limits, args.transcribe,
+                                           args.motion_scale)
         readme = evaluation_report.write(out, result, command, result.features)
     except InputError as error:
         print(f'error: {error}', file=sys.stderr)

@@ -13,7 +13,9 @@ The statistics are a world feature config's (:func:`chainer_vc.world.fit_statist
 trained world model's own, or fitted on any corpus by :func:`fit_model_config`.
 
 ``mode='f0'`` converts F0 alone (the envelope is left as it is): a row of every table,
-to show how much of a conversion the pitch alone makes.
+to show how much of a conversion the pitch alone makes. ``mode='shift'`` converts F0 and
+adds the difference of the mean envelopes to every frame, with no warp: the voice's colour
+changed while how the envelope moves in time (:mod:`chainer_vc.dynamics`) is the source's.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from chainer_vc.corpus import read_manifest
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 
-MODES = ('warp', 'f0')
+MODES = ('warp', 'f0', 'shift')
 # Warp factors tried: 0.5x to 2x in steps of about 0.6 %.
 WARP_FACTORS = np.exp(np.linspace(np.log(0.5), np.log(2.0), 241))
 # The warp is fitted on the envelope below this fraction of the band: above it, a factor
@@ -70,11 +72,14 @@ class BaselineConverter(Converter):
         encoded = kind.encode(np.asarray(samples, dtype=np.float32))
         analysis = encoded.state.analysis
         envelope = analysis.log_envelope
-        if codes is not None and self.mode == 'warp':
+        if codes is not None and self.mode != 'f0':
             envelope = self.convert_envelope(analysis, codes)
         return kind.decode_envelope(envelope, encoded, codes, self.source_codes)
 
     def convert_envelope(self, analysis: world.Analysis, codes: np.ndarray) -> np.ndarray:
+        if self.mode == 'shift':
+            return analysis.log_envelope + (self.target_envelope(codes)
+                                            - self.source_envelope(analysis))
         config = self.features
         factor, source, target = self.fitted_warp(analysis, codes)
         warped = world.warp_envelope(analysis.log_envelope, factor, config)
@@ -93,9 +98,13 @@ class BaselineConverter(Converter):
             frames = analysis.speech_frames
         return analysis.log_envelope[frames].mean(axis=0)
 
+    def target_envelope(self, codes: np.ndarray) -> np.ndarray:
+        """The target class's mean ln envelope over voiced frames (training statistics)."""
+        return np.asarray(self.kind.statistics_of(codes)['envelope'], dtype=np.float32)
+
     def fitted_warp(self, analysis: world.Analysis, codes: np.ndarray) -> tuple:
         """(factor, source mean envelope, target mean envelope) of a conversion to ``codes``."""
-        target = np.asarray(self.kind.statistics_of(codes)['envelope'], dtype=np.float32)
+        target = self.target_envelope(codes)
         source = self.source_envelope(analysis)
         return fit_warp(source, target, self.features), source, target
 

@@ -24,7 +24,7 @@ import chainer
 import numpy as np
 import soundfile
 
-from chainer_vc import audio, feature_kinds, features
+from chainer_vc import audio, dynamics, feature_kinds, features
 from chainer_vc.errors import InputError, warnings_about
 from chainer_vc.features import SpectrogramConfig
 from chainer_vc.models import Generator
@@ -241,9 +241,13 @@ class Converter:
                  *, device: Union[int, str] = -1,
                  options: ReconstructionOptions = ReconstructionOptions(),
                  window_frames: int = WINDOW_FRAMES, overlap_frames: int = OVERLAP_FRAMES,
-                 source: Optional[Mapping[str, Optional[str]]] = None):
+                 source: Optional[Mapping[str, Optional[str]]] = None,
+                 motion_scale: float = 1.0):
         check_window(window_frames, overlap_frames)
+        if motion_scale < 0:
+            raise InputError(f'motion scale {motion_scale}: must be >= 0')
         self.config = config
+        self.motion_scale = motion_scale
         self.name = name
         self.options = options
         self.window_frames = window_frames
@@ -291,10 +295,20 @@ class Converter:
     def generate(self, unit: np.ndarray, codes: np.ndarray):
         """G's input (frames, bins) in [0, 1], frames a multiple of :data:`FRAME_MULTIPLE`
         -> the Generator's output (frames, bins) on the converter's device; windowed and
-        cross-faded when longer than ``window_frames``."""
+        cross-faded when longer than ``window_frames``. A ``motion_scale`` below 1 scales G's
+        change in how the envelope moves over the utterance (:func:`.dynamics.scale_motion`).
+        """
         xp = self.device.xp
         unit = xp.asarray(unit, dtype=xp.float32)
-        labels = xp.asarray(self.config.labels.generator_input(codes)[None])
+        out = self._windowed(unit, xp.asarray(self.config.labels.generator_input(codes)[None]))
+        if self.motion_scale == 1:
+            return out
+        # Not the seed's, whose conversion is G's output as it is: an option (convert.py's
+        # --motion-scale) for what was said, off by default.
+        return dynamics.scale_motion(unit, out, self.motion_scale)
+
+    def _windowed(self, unit, labels):
+        xp = self.device.xp
         n_frames = len(unit)
         starts = window_starts(n_frames, self.window_frames, self.overlap_frames)
         if len(starts) == 1:

@@ -27,6 +27,17 @@ def utterance_distance(converted, source) -> float:
     return float(dynamics_distance(*as_batch).array)
 
 
+def scale_motion(source, converted, scale: float):
+    """``converted`` with its change of ``source`` split in two: the change of each bin's mean
+    over the frames, kept whole (the colour of the voice), and the rest, multiplied by
+    ``scale`` (the change in how the envelope moves: where the words are). ``scale`` 1 gives
+    ``converted``, 0 ``source`` with each bin shifted by a constant. Units (frames, bins),
+    NumPy or CuPy."""
+    change = converted - source
+    held = change.mean(axis=0, keepdims=True)
+    return source + held + scale * (change - held)
+
+
 def _band_motion(x, band: int):
     """Band levels, each less its mean over the frames."""
     levels = F.average_pooling_2d(x, (1, band), stride=(1, band))

@@ -13,8 +13,9 @@ tells converted speech apart. Rows of every table (each over the same pairs):
 
 - ``source``: the unconverted source utterance (the floor: what "no conversion" scores);
 - ``source_vocoded``: the source through the vocoder path only;
-- ``f0_only`` and ``baseline``: signal processing with no training (:mod:`.baseline`):
-  F0 moved alone, and F0 with one frequency warp and mean shift of the envelope;
+- ``f0_only``, ``shift`` and ``baseline``: signal processing with no training
+  (:mod:`.baseline`): F0 moved alone; F0 and the envelope's mean shift, no warp; F0 with one
+  frequency warp and mean shift of the envelope;
 - ``converted``: the conversion to the target;
 - ``target_vocoded``: real speech of the target speaker through the vocoder path (the
   ceiling a conversion can reach); ``target``: the same without the vocoder.
@@ -41,16 +42,17 @@ from chainer_vc.run_directory import find_weights
 from chainer_vc.split import corpus_root, load_heldout, split_corpus, utterance_key
 
 PathLike = Union[str, Path]
-ROWS = ('source', 'source_vocoded', 'f0_only', 'baseline', 'converted', 'target_vocoded',
-        'target')
+ROWS = ('source', 'source_vocoded', 'f0_only', 'shift', 'baseline', 'converted',
+        'target_vocoded', 'target')
 # Rows converted by signal processing with no training (chainer_vc.baseline), not by G.
-BASELINE_ROWS = ('f0_only', 'baseline')
+BASELINE_ROWS = ('f0_only', 'shift', 'baseline')
 # Rows whose transcripts the content judge compares with the source's own transcript.
-TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'baseline', 'converted')
+TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'shift', 'baseline', 'converted')
 ROW_TITLES = {
     'source': 'source, unconverted (floor)',
     'source_vocoded': 'source through the vocoder path only',
     'f0_only': 'F0 only (log-Gaussian), WORLD, no training',
+    'shift': 'F0 + envelope mean shift, no warp, WORLD, no training',
     'baseline': 'baseline: F0 + envelope warp + mean shift, WORLD, no training',
     'converted': 'converted',
     'target_vocoded': 'real target speech through the vocoder path (ceiling)',
@@ -531,10 +533,13 @@ def prepare(converter: Converter, run_dir: PathLike, manifest: PathLike,
 
 def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pairs,
                    snapshot: Optional[str] = None, gpu: int = -1,
-                   limits: Optional[Limits] = None, transcribe: Sequence[str] = ()) -> Evaluation:
-    """Judge the conversions of a run directory on a manifest's speech (see the module)."""
+                   limits: Optional[Limits] = None, transcribe: Sequence[str] = (),
+                   motion_scale: float = 1.0) -> Evaluation:
+    """Judge the conversions of a run directory on a manifest's speech (see the module);
+    ``motion_scale``: the converter's (:class:`~chainer_vc.conversion.Converter`)."""
     limits = dataclasses.replace(limits or Limits(), pairs=pairs)
-    converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu)
+    converter = Converter.from_run_directory(run_dir, snapshot, gpu=gpu,
+                                             motion_scale=motion_scale)
     transcribe = _known_speakers(transcribe, converter)
     corpus, selection, recordings, judges = prepare(converter, run_dir, manifest, limits)
     evaluation = judge_conversions(converter, judges, selection, recordings, limits,
@@ -545,6 +550,7 @@ def run_evaluation(run_dir: PathLike, manifest: PathLike, pairs: int = Limits.pa
     relative_to_manifest(evaluation.report['pairs'], manifest)
     evaluation.report = {
         'model': str(run_dir), 'weights': weights.name, 'manifest': str(manifest),
+        'motion_scale': motion_scale,
         'utterances': selection.description,
         'counts': {'references': len(selection.references), 'probes': len(selection.probes),
                    'classifier_train': len(selection.classifier_train),
@@ -569,13 +575,14 @@ def _known_speakers(speakers: Sequence[str], converter: Converter) -> list:
 
 
 def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str, Converter]:
-    """The F0-only and baseline converters of :data:`BASELINE_ROWS`: with a world model's
+    """The converters of :data:`BASELINE_ROWS` (F0 only, mean shift, baseline): with a world model's
     own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
     config = converter.config
     schema = config.labels
     codes = Corpus(list(fit_on), schema.names).codes(schema)
     config = baseline.fit_model_config(config, [u.path for u in fit_on], codes)
     return {'f0_only': baseline.BaselineConverter(config, 'F0 only', mode='f0'),
+            'shift': baseline.BaselineConverter(config, 'mean shift', mode='shift'),
             'baseline': baseline.BaselineConverter(config, 'baseline')}
 
 

@@ -13,9 +13,9 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
 from chainer_vc import conversion, evaluation
-from chainer_vc.conversion import Converter, load_utterance
+from chainer_vc.conversion import load_utterance
 from chainer_vc.dynamics import utterance_distance
-from identity_content import held_out_of, held_out_parser
+from identity_content import held_out_of, held_out_parser, model_converter
 
 
 def model_unit(converter, encoded, codes) -> np.ndarray:
@@ -30,7 +30,7 @@ def baseline_unit(baseline, encoded, codes) -> np.ndarray:
 
 def main(argv=None):
     args = held_out_parser(__doc__.splitlines()[0], 20).parse_args(argv)
-    converter = Converter.from_run_directory(args.model, args.snapshot)
+    converter = model_converter(args)
     corpus, training, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
                                            args.speaker, args.utterances)
     baseline = evaluation.baselines_for(converter, training.utterances)['baseline']

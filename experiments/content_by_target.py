@@ -8,8 +8,8 @@ target, with more conversions than evaluate.py's 180 pairs give it (6 per target
 Prints a Markdown table: per target, the mean word agreement of each path's transcript with
 the source's own transcript (the vocoder path: the source resynthesised, the same for every
 target), and the mean over the other targets; ``--out`` also writes the numbers as JSON.
-``--baselines`` adds the rows with no training (F0 only; F0 + warp + mean shift), fitted as
-evaluate.py fits them. ``--source-statistics`` converts from the speaker's training
+``--baselines`` adds the rows with no training (F0 only; F0 + mean shift; F0 + warp + mean
+shift), fitted as evaluate.py fits them. ``--source-statistics`` converts from the speaker's training
 statistics (convert.py's ``--source-speaker``) rather than each utterance's own.
 """
 import json
@@ -20,8 +20,8 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
 from chainer_vc import evaluation
-from chainer_vc.conversion import Converter
-from identity_content import held_out_of, held_out_parser, references, target_words
+from identity_content import (held_out_of, held_out_parser, model_converter, references,
+                              target_words)
 
 
 def table(speaker: str, vocoder: list, rows: dict) -> str:
@@ -51,7 +51,7 @@ def main(argv=None):
                              "from each utterance's own (convert.py's --source-speaker)")
     parser.add_argument('--out', type=Path)
     args = parser.parse_args(argv)
-    converter = Converter.from_run_directory(args.model, args.snapshot)
+    converter = model_converter(args)
     corpus, training, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
                                            args.speaker, args.utterances)
     found = references(converter, chosen)
@@ -59,7 +59,8 @@ def main(argv=None):
     converters = {}
     if args.baselines:
         fitted = evaluation.baselines_for(converter, training.utterances)
-        converters = {'F0 only': fitted['f0_only'], 'baseline': fitted['baseline']}
+        converters = {'F0 only': fitted['f0_only'], 'mean shift': fitted['shift'],
+                      'baseline': fitted['baseline']}
     converters['model'] = converter
     if args.source_statistics:
         for each in converters.values():

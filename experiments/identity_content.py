@@ -26,7 +26,15 @@ def held_out_parser(description: str, utterances: int) -> argparse.ArgumentParse
     parser.add_argument('--speaker', default='allison')
     parser.add_argument('--utterances', type=int, default=utterances)
     parser.add_argument('--snapshot')
+    parser.add_argument('--motion-scale', type=float, default=1.0,
+                        help="the converter's (convert.py's --motion-scale)")
     return parser
+
+
+def model_converter(args) -> Converter:
+    """The model of :func:`held_out_parser`'s arguments."""
+    return Converter.from_run_directory(args.model, args.snapshot,
+                                        motion_scale=args.motion_scale)
 
 
 def held_out_of(model, manifest, labels, speaker, count) -> tuple:
@@ -72,7 +80,7 @@ def identity_words(converter, found, corpus, speaker) -> list:
 
 def main(argv=None):
     args = held_out_parser(__doc__.splitlines()[0], 12).parse_args(argv)
-    converter = Converter.from_run_directory(args.model, args.snapshot)
+    converter = model_converter(args)
     corpus, _, chosen = held_out_of(args.model, args.manifest, converter.config.labels,
                                     args.speaker, args.utterances)
     found = references(converter, chosen)

@@ -194,6 +194,21 @@ def test_windowed_generation_has_no_seams(converter):
     assert difference.mean() < 0.001
 
 
+def test_motion_scale_keeps_gs_mean_change_and_scales_the_rest(run_directory, converter):
+    unit = features.analyze(speech_like()[:CONFIG.segment_samples], SAMPLE_RATE, CONFIG)
+    codes = converter.target_codes({'speaker': 'carol'})
+    output = converter.generate(unit, codes)
+    held = conversion.Converter.from_run_directory(run_directory, motion_scale=0.0)
+    kept = held.generate(unit, codes)
+    np.testing.assert_allclose(kept.mean(axis=0), output.mean(axis=0), atol=1e-5)
+    # With scale 0, each bin moves over the frames as the input's does.
+    np.testing.assert_allclose(kept - kept.mean(axis=0), unit - unit.mean(axis=0), atol=1e-5)
+    half = conversion.Converter.from_run_directory(run_directory, motion_scale=0.5)
+    np.testing.assert_allclose(half.generate(unit, codes), (kept + output) / 2, atol=1e-5)
+    with pytest.raises(InputError, match='motion scale -1'):
+        conversion.Converter.from_run_directory(run_directory, motion_scale=-1)
+
+
 def test_high_band_is_kept_or_dropped(run_directory):
     source = speech_like()
     # Above the model's band by more than the Hamming window's main lobe (2 bins): the

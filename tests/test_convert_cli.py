@@ -60,7 +60,7 @@ def test_converts_a_folder_with_options(run_directory, tmp_path):
     soundfile.write(str(folder / 'b.flac'), speech_like(seconds=0.7, sample_rate=22050), 22050)
     result = convert('--model', run_directory, '--input', folder, '--output', tmp_path / 'out',
                      '--target', 'sex=female', '--snapshot', 1, '--phase', 'source',
-                     '--high-band', 'drop', '--keep-rate')
+                     '--high-band', 'drop', '--keep-rate', '--motion-scale', 0.5)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['a.wav', 'b.wav']
     assert soundfile.info(str(tmp_path / 'out' / 'b.wav')).samplerate == 22050
@@ -178,6 +178,17 @@ def test_bad_target(run_directory, source, tmp_path, target, message):
     result = convert('--model', run_directory, '--input', source, '--output', output,
                      '--target', target)
     _assert_refused(result, target.partition('=')[0], message)
+    assert not output.exists()
+
+
+def test_bad_motion_scale(run_directory, source, tmp_path):
+    output = tmp_path / 'out.wav'
+    result = convert('--model', run_directory, '--input', source, '--output', output,
+                     '--target', 'speaker=alice', '--motion-scale', -0.5)
+    _assert_refused(result, 'motion scale -0.5', 'must be >= 0')
+    result = convert('--baseline', '--manifest', tmp_path / 'any.csv', '--input', source,
+                     '--output', output, '--target', 'speaker=alice', '--motion-scale', 0)
+    assert result.returncode == 2 and '--baseline has none' in result.stderr
     assert not output.exists()
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from chainer import gradient_check
 
-from chainer_vc.dynamics import dynamics_distance
+from chainer_vc.dynamics import dynamics_distance, scale_motion, utterance_distance
 
 
 def _band_motion_by_hand(x, band):
@@ -38,3 +38,22 @@ def test_dynamics_distance_gradient_is_checked_numerically():
     y = rng.random((2, 1, 4, 8))
     gradient_check.check_backward(lambda a: dynamics_distance(a, y, band=2), x,
                                           np.ones((), dtype=np.float64), eps=1e-6, atol=1e-6)
+
+
+def test_scale_motion_keeps_each_bins_mean_change_and_scales_how_the_envelope_moves():
+    rng = np.random.default_rng(7)
+    source, converted = (rng.random((12, 16)) for _ in range(2))
+    np.testing.assert_allclose(scale_motion(source, converted, 1.0), converted)
+    distance = utterance_distance(converted, source)
+    assert distance > 0.05
+    for scale in (0.0, 0.25, 0.5):
+        scaled = scale_motion(source, converted, scale)
+        # Each bin's mean over the frames is the converted one's, whatever the scale.
+        np.testing.assert_allclose(scaled.mean(axis=0), converted.mean(axis=0))
+        # Frame 0 by hand: the source's deviation from its mean, plus the scaled change of it.
+        own = source[0] - source.mean(axis=0)
+        expected = converted.mean(axis=0) + own + scale * (
+            converted[0] - converted.mean(axis=0) - own)
+        np.testing.assert_allclose(scaled[0], expected)
+        # The dynamics distance from the source scales with it (0: the source's motion).
+        assert utterance_distance(scaled, source) == pytest.approx(scale * distance, abs=1e-9)

@@ -42,6 +42,7 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     report = json.loads((out / 'report.json').read_text())
     assert report['speakers'] == ['alice', 'bob', 'carol']
     assert report['counts']['pairs'] == PAIRS
+    assert report['motion_scale'] == 1.0  # G's output as it is, unless asked otherwise
     assert set(report['rows']) == set(evaluation.ROWS)
     # The tiny run holds nothing out (2 utterances per speaker).
     assert 'which the model may have trained on' in report['utterances']
@@ -82,7 +83,8 @@ def test_report_has_every_row_and_the_judges_calibration(evaluated):
     assert found['speakers'] == ['alice'] and [p['pair'] for p in found['pairs']] == from_alice
     assert found['n'] == len(from_alice) >= 1 and found['n_truth'] == 0
     for pair in found['pairs']:
-        assert set(pair) >= {'source', 'source_vocoded', 'f0_only', 'baseline', 'converted'}
+        assert set(pair) >= {'source', 'source_vocoded', 'f0_only', 'shift', 'baseline',
+                             'converted'}
         assert all(isinstance(pair[row], str) for row in evaluation.TRANSCRIBED_ROWS)
     assert set(found['agreement']) == set(evaluation.TRANSCRIBED_ROWS)
     assert all(0 <= scores['word'] <= 1 for scores in found['agreement'].values())
@@ -197,6 +199,13 @@ def test_transcribing_an_unknown_speaker_is_exit_2(tiny_run, tmp_path, capsys):
     code, err = _main(capsys, '--model', tiny_run, '--manifest', manifest_of(tiny_run),
                       '--transcribe', 'zed', '--out', tmp_path / 'out')
     assert code == 2 and '\n' not in err and 'zed' in err and 'alice' in err
+    assert not (tmp_path / 'out').exists()
+
+
+def test_negative_motion_scale_is_exit_2(tiny_run, tmp_path, capsys):
+    code, err = _main(capsys, '--model', tiny_run, '--manifest', manifest_of(tiny_run),
+                      '--motion-scale', '-1', '--out', tmp_path / 'out')
+    assert code == 2 and '\n' not in err and '--motion-scale -1.0' in err
     assert not (tmp_path / 'out').exists()
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import baseline, errors, feature_kinds, world
+from chainer_vc import audio, baseline, errors, feature_kinds, world
 from chainer_vc.conversion import Converter
 from chainer_vc.corpus import read_manifest
 from chainer_vc.errors import InputError, InputWarning
@@ -176,6 +176,24 @@ def test_baseline_converts_f0_and_formants(tmp_path):
     assert median_f0(converted) == pytest.approx(220 * 1.01, rel=0.08)
     f0_only = baseline.BaselineConverter(converter.config, mode='f0')
     assert median_f0(f0_only.convert(source, {'speaker': 'bright'})) == pytest.approx(
+        220 * 1.01, rel=0.08)
+
+
+def test_baseline_shift_moves_the_mean_envelope_and_keeps_how_it_moves(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    shift = baseline.BaselineConverter(baseline.from_corpus(manifest).config, mode='shift')
+    source = formant_voice(1.5, 110.0, 1.0, seed=7)
+    analysis = world.analyze(audio.peak_normalize(source), shift.features, aperiodicity=False)
+    codes = shift.target_codes({'speaker': 'bright'})
+    change = shift.convert_envelope(analysis, codes) - analysis.log_envelope
+    # One constant per bin, for every frame: the target's mean less this input's.
+    expected = shift.target_envelope(codes) - shift.source_envelope(analysis)
+    assert np.abs(expected).max() > 0.5
+    np.testing.assert_allclose(change, np.broadcast_to(expected, change.shape), atol=1e-4)
+    voiced = analysis.f0 > 0
+    np.testing.assert_allclose((analysis.log_envelope + change)[voiced].mean(axis=0),
+                               shift.target_envelope(codes), atol=1e-4)
+    assert median_f0(shift.convert(source, {'speaker': 'bright'})) == pytest.approx(
         220 * 1.01, rel=0.08)
 
 

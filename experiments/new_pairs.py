@@ -1,0 +1,71 @@
+"""The judge's scores on the pairs of one evaluate.py report that another did not judge: a
+check, on pairs never looked at, of a choice made on the first report's.
+
+    python experiments/new_pairs.py --report runs/eval_X_p360/report.json \
+        --seen runs/eval_X/report.json --manifest data/voices/manifest.csv
+
+evaluate.py's ``--pairs 360`` judges the 180 pairs of ``--pairs 180`` and 180 more (as many
+from each direction, drawn in the same order). Prints a Markdown table: per row, the pairs'
+target accepted, verified and margin, overall and for same-sex and cross-sex pairs, and the
+word agreement of the transcribed ones.
+"""
+import argparse
+import json
+from pathlib import Path
+
+import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
+import numpy as np
+
+from chainer_vc import content
+from chainer_vc.corpus import read_manifest
+
+ROWS = ('source_vocoded', 'f0_only', 'shift', 'baseline', 'converted', 'target_vocoded')
+
+
+def pair_key(pair: dict) -> tuple:
+    return pair['source'], pair['target_speaker']
+
+
+def scores(row: dict, members: list, targets: list, threshold: float) -> str:
+    per = row['per_utterance']
+    to_target = np.asarray(per['similarity_target'])[members]
+    to_source = np.asarray(per['similarity_source'])[members]
+    accepted = np.mean([per['predicted'][n] == targets[n] for n in members])
+    return (f'{accepted:.0%} / {np.mean(to_target >= threshold):.0%} / '
+            f'{np.mean(to_target - to_source):+.3f}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--report', type=Path, required=True)
+    parser.add_argument('--seen', type=Path, required=True)
+    parser.add_argument('--manifest', type=Path, required=True, help="the speakers' sexes")
+    args = parser.parse_args(argv)
+    report = json.loads(args.report.read_text())
+    seen = {pair_key(p) for p in json.loads(args.seen.read_text())['pairs']}
+    pairs = report['pairs']
+    new = [n for n, p in enumerate(pairs) if pair_key(p) not in seen]
+    if not new:
+        raise SystemExit(f'{args.report}: every pair is in {args.seen}')
+    targets = [p['target_speaker'] for p in pairs]
+    sexes = {u.labels['speaker']: u.labels.get('sex')
+             for u in read_manifest(args.manifest).utterances}
+    same = [n for n in new if sexes[pairs[n]['source_speaker']] == sexes[targets[n]]]
+    cross = [n for n in new if n not in same]
+    threshold = report['judge1']['threshold']
+    heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in new]
+    print(f'{len(new)} pairs of {args.report} not in {args.seen} ({len(same)} same-sex, '
+          f'{len(cross)} cross-sex; {len(heard)} transcribed). Accepted / verified / margin.\n')
+    print('| row | all | same-sex | cross-sex | words |\n|---|---|---|---|---|')
+    for name in (n for n in ROWS if n in report['rows']):
+        row = report['rows'][name]
+        words = ''
+        if heard and name in heard[0]:
+            agreement = content.mean_agreement((p[name], p['source']) for p in heard)
+            words = f"{agreement['word']:.0%}"
+        print(f'| {name} | ' + ' | '.join(scores(row, members, targets, threshold)
+                                          for members in (new, same, cross)) + f' | {words} |')
+
+
+if __name__ == '__main__':
+    main()
