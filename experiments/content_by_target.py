@@ -70,8 +70,9 @@ def main(argv=None):
     vocoder = [v for _, _, v in found]
     at = f' at {args.snapshot}' if args.snapshot else ''
     statistics = f" from {args.speaker}'s training statistics" if args.source_statistics else ''
+    scaled = f', motion scale {args.motion_scale:g}' if args.motion_scale != 1 else ''
     print(f'{len(chosen)} held-out utterances of {args.speaker}, converted by {args.model}'
-          f"{at}{statistics}: word agreement with the source's transcript\n")
+          f"{at}{scaled}{statistics}: word agreement with the source's transcript\n")
     print(table(args.speaker, vocoder, rows))
     if args.out:
         args.out.write_text(json.dumps({
