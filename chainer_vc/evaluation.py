@@ -575,8 +575,8 @@ def _known_speakers(speakers: Sequence[str], converter: Converter) -> list:
 
 
 def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str, Converter]:
-    """The converters of :data:`BASELINE_ROWS` (F0 only, mean shift, baseline): with a world model's
-    own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
+    """The converters of :data:`BASELINE_ROWS` (F0 only, mean shift, baseline): with a world
+    model's own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
     config = converter.config
     schema = config.labels
     codes = Corpus(list(fit_on), schema.names).codes(schema)

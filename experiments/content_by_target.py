@@ -9,8 +9,9 @@ Prints a Markdown table: per target, the mean word agreement of each path's tran
 the source's own transcript (the vocoder path: the source resynthesised, the same for every
 target), and the mean over the other targets; ``--out`` also writes the numbers as JSON.
 ``--baselines`` adds the rows with no training (F0 only; F0 + mean shift; F0 + warp + mean
-shift), fitted as evaluate.py fits them. ``--source-statistics`` converts from the speaker's training
-statistics (convert.py's ``--source-speaker``) rather than each utterance's own.
+shift), fitted as evaluate.py fits them. ``--source-statistics`` converts from the speaker's
+training statistics (convert.py's ``--source-speaker``) rather than each utterance's own;
+``--motion-scale`` is convert.py's.
 """
 import json
 import os
