@@ -283,10 +283,15 @@ def per_pairing(row: dict, sources: Sequence[str], targets: Sequence[str], thres
                 sexes: Dict[str, Optional[str]]) -> dict:
     """The same over ``same-sex`` and ``cross-sex`` pairs (pairs with an unlabelled speaker
     are in neither)."""
-    kinds = [None if sexes.get(s) is None or sexes.get(t) is None
-             else 'same-sex' if sexes[s] == sexes[t] else 'cross-sex'
-             for s, t in zip(sources, targets)]
-    return grouped_scores(row, kinds, targets, threshold)
+    return grouped_scores(row, pairing_kinds(sources, targets, sexes), targets, threshold)
+
+
+def pairing_kinds(sources: Sequence[str], targets: Sequence[str],
+                  sexes: Dict[str, Optional[str]]) -> list:
+    """Per pair, ``'same-sex'``, ``'cross-sex'``, or None where a speaker's sex is unknown."""
+    return [None if sexes.get(s) is None or sexes.get(t) is None
+            else 'same-sex' if sexes[s] == sexes[t] else 'cross-sex'
+            for s, t in zip(sources, targets)]
 
 
 def grouped_scores(row: dict, keys: Sequence[Optional[str]], targets: Sequence[str],

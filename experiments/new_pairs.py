@@ -14,9 +14,8 @@ import json
 from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
-import numpy as np
 
-from chainer_vc import content
+from chainer_vc import content, evaluation
 from chainer_vc.corpus import read_manifest
 
 ROWS = ('source_vocoded', 'f0_only', 'shift', 'baseline', 'converted', 'target_vocoded')
@@ -26,13 +25,9 @@ def pair_key(pair: dict) -> tuple:
     return pair['source'], pair['target_speaker']
 
 
-def scores(row: dict, members: list, targets: list, threshold: float) -> str:
-    per = row['per_utterance']
-    to_target = np.asarray(per['similarity_target'])[members]
-    to_source = np.asarray(per['similarity_source'])[members]
-    accepted = np.mean([per['predicted'][n] == targets[n] for n in members])
-    return (f'{accepted:.0%} / {np.mean(to_target >= threshold):.0%} / '
-            f'{np.mean(to_target - to_source):+.3f}')
+def cell(scores: dict) -> str:
+    return (f"{scores['target_accepted']:.0%} / {scores['verified']:.0%} / "
+            f"{scores['similarity_margin']:+.3f}")
 
 
 def main(argv=None):
@@ -47,15 +42,19 @@ def main(argv=None):
     new = [n for n, p in enumerate(pairs) if pair_key(p) not in seen]
     if not new:
         raise SystemExit(f'{args.report}: every pair is in {args.seen}')
+    sources = [p['source_speaker'] for p in pairs]
     targets = [p['target_speaker'] for p in pairs]
     sexes = {u.labels['speaker']: u.labels.get('sex')
              for u in read_manifest(args.manifest).utterances}
-    same = [n for n in new if sexes[pairs[n]['source_speaker']] == sexes[targets[n]]]
-    cross = [n for n in new if n not in same]
     threshold = report['judge1']['threshold']
+    # evaluate.py's own scores, over the new pairs only (the seen ones keyed None: left out).
+    everything = ['all' if n in new else None for n in range(len(pairs))]
+    kinds = [kind if n in new else None for n, kind in
+             enumerate(evaluation.pairing_kinds(sources, targets, sexes))]
+    same, cross = (kinds.count(kind) for kind in ('same-sex', 'cross-sex'))
     heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in new]
-    print(f'{len(new)} pairs of {args.report} not in {args.seen} ({len(same)} same-sex, '
-          f'{len(cross)} cross-sex; {len(heard)} transcribed). Accepted / verified / margin.\n')
+    print(f'{len(new)} pairs of {args.report} not in {args.seen} ({same} same-sex, '
+          f'{cross} cross-sex; {len(heard)} transcribed). Accepted / verified / margin.\n')
     print('| row | all | same-sex | cross-sex | words |\n|---|---|---|---|---|')
     for name in (n for n in ROWS if n in report['rows']):
         row = report['rows'][name]
@@ -63,8 +62,10 @@ def main(argv=None):
         if heard and name in heard[0]:
             agreement = content.mean_agreement((p[name], p['source']) for p in heard)
             words = f"{agreement['word']:.0%}"
-        print(f'| {name} | ' + ' | '.join(scores(row, members, targets, threshold)
-                                          for members in (new, same, cross)) + f' | {words} |')
+        groups = {**evaluation.grouped_scores(row, everything, targets, threshold),
+                  **evaluation.grouped_scores(row, kinds, targets, threshold)}
+        print(f'| {name} | ' + ' | '.join(cell(groups[key]) for key in
+                                          ('all', 'same-sex', 'cross-sex')) + f' | {words} |')
 
 
 if __name__ == '__main__':
