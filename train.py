@@ -122,6 +122,10 @@ def add_options(parser):
                        help="G's last layer changes its input rather than making the output "
                             "(sigmoid(logit(x) + change); the seed: sigmoid of the last layer): "
                             'a change of 0 is the identity, and detail G leaves alone stays')
+    group.add_argument('--levels-only', action='store_true',
+                       help="with --residual: G's change averaged over the window's frames, "
+                            "one constant per bin (the seed: none): G changes each bin's level, "
+                            "never how the input's bins move in time (where the words are)")
     group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
                        help="D's classifier also learns that G's conversions are their "
                             "source's speech, with this weight (the seed: 0, real speech only)")
@@ -173,6 +177,8 @@ def training_config(args) -> TrainingConfig:
 def chosen_preset(args):
     """The named preset with the network options of the command line."""
     preset = PRESETS[args.preset]
+    if args.levels_only and not args.residual:
+        raise InputError('--levels-only changes the residual output: give --residual too')
     widths = {}
     for network in ('gen', 'dis'):
         channels = getattr(args, f'{network}_channels')
@@ -183,7 +189,7 @@ def chosen_preset(args):
             widths[f'{network}_channels'] = channels
     return dataclasses.replace(preset, gen_conditioning=args.label_conditioning,
                                gen_norm=args.norm, gen_skips=args.skips,
-                               gen_residual=args.residual,
+                               gen_residual=args.residual, gen_levels=args.levels_only,
                                dis_conditioning=args.dis_conditioning, **widths)
 
 

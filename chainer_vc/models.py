@@ -105,13 +105,17 @@ class Generator(chainer.Chain):
     than the 8x-downsampled bottleneck reaches the output; ``residual`` False (the seed) or
     True: the last layer's output (no sigmoid of its own) is a change to the input, added
     to its logit, so that G(x) = sigmoid(logit(x) + change): a change of 0 is the identity,
-    and what G leaves alone keeps all of its detail.
+    and what G leaves alone keeps all of its detail; ``levels`` False (the seed) or True (with
+    ``residual``): the change averaged over the frames, one constant per bin, so that G
+    changes each bin's level and never how the input's bins move in time.
     """
 
     def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
                  n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch',
-                 skips: bool = False, residual: bool = False):
+                 skips: bool = False, residual: bool = False, levels: bool = False):
         super().__init__()
+        if levels and not residual:
+            raise ValueError('a levels-only G needs the residual output')
         if conditioning not in CONDITIONINGS:
             raise ValueError(f'unknown label conditioning {conditioning!r}')
         if norm not in NORMS:
@@ -122,6 +126,7 @@ class Generator(chainer.Chain):
         self.conditioning = conditioning
         self.skips = skips
         self.residual = residual
+        self.levels = levels
         extra = label_size if conditioning == 'decoder' else 0
         late_norm = 'cin' if conditioning == 'cin' else norm
         late = dict(norm=late_norm, label_size=label_size)
@@ -197,7 +202,11 @@ class Generator(chainer.Chain):
         outputs = self.encode(x)
         skips = outputs[-2::-1] if self.skips else ()
         h = self.decode(self.condition(outputs[-1], c), c, skips)
-        return F.sigmoid(logit(x) + h) if self.residual else h
+        if not self.residual:
+            return h
+        if self.levels:
+            h = F.broadcast_to(F.mean(h, axis=2, keepdims=True), h.shape)
+        return F.sigmoid(logit(x) + h)
 
 
 # Inputs of a residual G are clipped to this far inside (0, 1) before the logit: the world

@@ -7,10 +7,10 @@
   multiply-adds), for CPU training runs.
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
 
-The Generator's label conditioning, normalisation, skips and residual output are options
-(``gen_conditioning``, ``gen_norm``, ``gen_skips``, ``gen_residual``), and so is the critic's
-(``dis_conditioning``); every preset has the seed's ('bottleneck', 'batch', no skips, no
-residual, 'none') by default.
+The Generator's label conditioning, normalisation, skips, residual and levels-only output are
+options (``gen_conditioning``, ``gen_norm``, ``gen_skips``, ``gen_residual``, ``gen_levels``),
+and so is the critic's (``dis_conditioning``); every preset has the seed's ('bottleneck',
+'batch', no skips, no residual, not levels-only, 'none') by default.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ class Preset:
     gen_norm: str = 'batch'
     gen_skips: bool = False
     gen_residual: bool = False
+    gen_levels: bool = False
     dis_conditioning: str = 'none'
 
     def __post_init__(self):

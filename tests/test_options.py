@@ -61,20 +61,52 @@ def test_residual_generator_starts_as_the_identity():
     np.testing.assert_allclose(y, np.clip(x, LOGIT_MARGIN, 1 - LOGIT_MARGIN), atol=1e-6)
 
 
-def test_residual_generator_adds_its_last_layers_output_to_the_input_logit():
-    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True)
-    rng = np.random.default_rng(5)
+def residual_change(gen, seed):
+    """G's last layer moved away from 0, an input and labels, and the last layer's output."""
+    rng = np.random.default_rng(seed)
     gen.up4.conv.W.array[...] = rng.normal(0, 0.1, gen.up4.conv.W.shape)
     x = rng.random((2, 1, 16, 256)).astype(np.float32) * 0.9 + 0.05
     c = labels(2, 5, 2)
     outputs = gen.encode(x)
-    change = gen.decode(gen.condition(outputs[-1], c), c, outputs[-2::-1]).array
+    return x, c, gen.decode(gen.condition(outputs[-1], c), c, outputs[-2::-1]).array
+
+
+def test_residual_generator_adds_its_last_layers_output_to_the_input_logit():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True)
+    x, c, change = residual_change(gen, 5)
     assert np.abs(change).mean() > 1e-3
     expected = 1 / (1 + (1 - x) / x * np.exp(-change))
     np.testing.assert_allclose(gen(x, c).array, expected, atol=1e-6)
     # Every weight learns once the last layer is away from 0.
     chainer.functions.sum(gen(x, c) * np.linspace(0, 1, x.size).reshape(x.shape)).backward()
     assert all(p.grad is not None and np.any(p.grad) for _, p in gen.namedparams())
+
+
+def test_levels_only_generator_changes_each_bins_level_by_one_constant():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True,
+                    levels=True)
+    x, c, change = residual_change(gen, 7)
+    assert np.abs(change - change.mean(axis=2, keepdims=True)).mean() > 1e-3  # G's own moves
+    level = change.mean(axis=2, keepdims=True)
+    expected = 1 / (1 + (1 - x) / x * np.exp(-level))
+    y = gen(x, c)
+    np.testing.assert_allclose(y.array, expected, atol=1e-6)
+    # In the logit domain the output moves exactly as the input does.
+    moved = logit(y).array - logit(x).array
+    np.testing.assert_allclose(moved, np.broadcast_to(moved[:, :, :1], moved.shape), atol=1e-4)
+    chainer.functions.sum(y * np.linspace(0, 1, x.size).reshape(x.shape)).backward()
+    assert all(p.grad is not None and np.any(p.grad) for _, p in gen.namedparams())
+
+
+def test_levels_only_needs_the_residual_output(corpus_manifest, tmp_path):
+    with pytest.raises(ValueError, match='residual'):
+        Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', levels=True)
+    out = tmp_path / 'run'
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1, '--out', out,
+                   '--levels-only')
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert '--levels-only' in result.stderr and '--residual' in result.stderr
+    assert not out.exists()
 
 
 def test_logit_gradient_is_checked_numerically():
@@ -121,13 +153,15 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
                    '--optimizer', 'adam', '--lr-gen', '2e-4', '--lr-dis', '1e-4', '--beta1', '0.5',
                    '--label-conditioning', 'cin', '--norm', 'instance', '--lambda-id', '5',
                    '--id-until', '1', '--magnitude-floor', '1e-5', '--lr-decay-epochs', '1',
-                   '--skips', '--residual', '--content-loss', 'l1', '--gen-channels', 6, 8, 10, 12,
+                   '--skips', '--residual', '--levels-only', '--content-loss', 'l1',
+                   '--gen-channels', 6, 8, 10, 12,
                    '--dis-channels', 2, 3, 4, 5, 6, 7, '--lambda-cls-fake', '0.5',
                    '--lambda-dynamics', '2')
     assert result.returncode == 0, result.stderr
     model = json.loads((out / 'model.json').read_text())
     assert model['preset']['gen_conditioning'] == 'cin' and model['preset']['gen_norm'] == 'instance'
     assert model['preset']['gen_skips'] is True and model['preset']['gen_residual'] is True
+    assert model['preset']['gen_levels'] is True
     assert model['preset']['gen_channels'] == [6, 8, 10, 12]
     assert model['preset']['dis_channels'] == [2, 3, 4, 5, 6, 7]
     assert model['features']['magnitude_floor'] == 1e-5
@@ -141,7 +175,7 @@ def test_options_train_and_are_recorded_in_model_json(corpus_manifest, tmp_path)
     # The run directory rebuilds the same Generator for conversion.
     config = ModelConfig.load(out)
     rebuilt = config.build_generator()
-    assert rebuilt.conditioning == 'cin' and rebuilt.skips and rebuilt.residual
+    assert rebuilt.conditioning == 'cin' and rebuilt.skips and rebuilt.residual and rebuilt.levels
     snapshot = np.load(out / 'snapshot_iter_2')
     assert snapshot['updater/model:gen/down4/conv/W'].shape == (12, 10, 4, 4)
     assert snapshot['updater/model:dis/conv6/conv/W'].shape == (7, 6, 3, 4)
