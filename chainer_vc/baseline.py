@@ -16,6 +16,9 @@ trained world model's own, or fitted on any corpus by :func:`fit_model_config`.
 to show how much of a conversion the pitch alone makes. ``mode='shift'`` converts F0 and
 adds the difference of the mean envelopes to every frame, with no warp: the voice's colour
 changed while how the envelope moves in time (:mod:`chainer_vc.dynamics`) is the source's.
+``mode='spread'`` also scales each bin's deviation from its mean by the target's spread over
+the source's (std over voiced frames): a bin moves as much as the target's does, in the same
+way as the source's.
 """
 from __future__ import annotations
 
@@ -32,7 +35,10 @@ from chainer_vc.corpus import read_manifest
 from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 
-MODES = ('warp', 'f0', 'shift')
+MODES = ('warp', 'f0', 'shift', 'spread')
+# mode='spread' scales a bin's deviations by at most this factor or its inverse: one
+# utterance's spread of a bin that barely moves is a poor estimate.
+SPREAD_LIMIT = 2.0
 # Warp factors tried: 0.5x to 2x in steps of about 0.6 %.
 WARP_FACTORS = np.exp(np.linspace(np.log(0.5), np.log(2.0), 241))
 # The warp is fitted on the envelope below this fraction of the band: above it, a factor
@@ -50,6 +56,14 @@ def fit_warp(source_mean: np.ndarray, target_mean: np.ndarray,
                        for factor in WARP_FACTORS])
     costs = np.var((target_mean[None] - warped)[:, band], axis=1)
     return float(WARP_FACTORS[int(np.argmin(costs))])
+
+
+def voiced_envelope(analysis: world.Analysis) -> np.ndarray:
+    """The ln envelope's voiced frames (its speech frames when nothing is voiced)."""
+    frames = analysis.f0 > 0
+    if world.log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
+        frames = analysis.speech_frames
+    return analysis.log_envelope[frames]
 
 
 class BaselineConverter(Converter):
@@ -80,6 +94,8 @@ class BaselineConverter(Converter):
         if self.mode == 'shift':
             return analysis.log_envelope + (self.target_envelope(codes)
                                             - self.source_envelope(analysis))
+        if self.mode == 'spread':
+            return self.spread_envelope(analysis, codes)
         config = self.features
         factor, source, target = self.fitted_warp(analysis, codes)
         warped = world.warp_envelope(analysis.log_envelope, factor, config)
@@ -93,10 +109,31 @@ class BaselineConverter(Converter):
         if self.source_codes is not None:
             return np.asarray(self.kind.statistics_of(self.source_codes)['envelope'],
                               dtype=np.float32)
-        frames = analysis.f0 > 0
-        if world.log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
-            frames = analysis.speech_frames
-        return analysis.log_envelope[frames].mean(axis=0)
+        return voiced_envelope(analysis).mean(axis=0)
+
+    def spread_envelope(self, analysis: world.Analysis, codes: np.ndarray) -> np.ndarray:
+        """mode='spread': each bin's deviation from the source's mean, scaled by the target's
+        spread over the source's, about the target's mean."""
+        source_mean = self.source_envelope(analysis)
+        ratio = np.clip(self.class_spread(codes) / self.source_spread(analysis),
+                        1 / SPREAD_LIMIT, SPREAD_LIMIT)
+        return (self.target_envelope(codes)
+                + (analysis.log_envelope - source_mean) * ratio).astype(np.float32)
+
+    def source_spread(self, analysis: world.Analysis) -> np.ndarray:
+        """The source's per-bin std over voiced frames: the named class's, else the
+        input's own (its speech frames when nothing is voiced)."""
+        if self.source_codes is not None:
+            return self.class_spread(self.source_codes)
+        return np.maximum(voiced_envelope(analysis).std(axis=0), 1e-3)
+
+    def class_spread(self, codes: np.ndarray) -> np.ndarray:
+        """A class's per-bin std of the ln envelope over voiced frames (training statistics)."""
+        statistics = self.kind.statistics_of(codes)
+        if 'envelope_std' not in statistics:
+            raise InputError(f'{self.name}: these statistics hold no envelope spread (fitted '
+                             'before it was kept); fit them again for mode spread')
+        return np.asarray(statistics['envelope_std'], dtype=np.float32)
 
     def target_envelope(self, codes: np.ndarray) -> np.ndarray:
         """The target class's mean ln envelope over voiced frames (training statistics)."""
@@ -125,6 +162,18 @@ def fit_model_config(config: ModelConfig, paths: Sequence, codes: np.ndarray,
     settings = settings or world.WorldConfig(sample_rate=config.features.sample_rate)
     fitted = WorldKind(settings).fit(list(paths), np.asarray(codes), config.labels)
     return dataclasses.replace(config, features=fitted)
+
+
+def with_spread(config: ModelConfig, paths: Sequence, codes: np.ndarray) -> ModelConfig:
+    """``config`` (fitted world features) as it is when its statistics hold each class's
+    envelope spread (mode spread), else fitted again on ``paths`` with the same settings:
+    models trained before the spread was kept."""
+    classes = config.features.statistics.get('classes', {})
+    if any('envelope_std' in entry for group in classes.values() for entry in group.values()):
+        return config
+    settings = dataclasses.replace(config.features, statistics={})
+    return fit_model_config(dataclasses.replace(config, features=settings), paths, codes,
+                            settings)
 
 
 def from_corpus(manifest, name: str = 'baseline', source=None) -> BaselineConverter:

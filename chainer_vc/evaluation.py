@@ -13,9 +13,9 @@ tells converted speech apart. Rows of every table (each over the same pairs):
 
 - ``source``: the unconverted source utterance (the floor: what "no conversion" scores);
 - ``source_vocoded``: the source through the vocoder path only;
-- ``f0_only``, ``shift`` and ``baseline``: signal processing with no training
-  (:mod:`.baseline`): F0 moved alone; F0 and the envelope's mean shift, no warp; F0 with one
-  frequency warp and mean shift of the envelope;
+- ``f0_only``, ``shift``, ``spread`` and ``baseline``: signal processing with no training
+  (:mod:`.baseline`): F0 moved alone; F0 and the envelope's mean shift, no warp; F0 and each
+  bin's mean and spread, no warp; F0 with one frequency warp and mean shift of the envelope;
 - ``converted``: the conversion to the target;
 - ``target_vocoded``: real speech of the target speaker through the vocoder path (the
   ceiling a conversion can reach); ``target``: the same without the vocoder.
@@ -42,17 +42,19 @@ from chainer_vc.run_directory import find_weights
 from chainer_vc.split import corpus_root, load_heldout, split_corpus, utterance_key
 
 PathLike = Union[str, Path]
-ROWS = ('source', 'source_vocoded', 'f0_only', 'shift', 'baseline', 'converted',
+ROWS = ('source', 'source_vocoded', 'f0_only', 'shift', 'spread', 'baseline', 'converted',
         'target_vocoded', 'target')
 # Rows converted by signal processing with no training (chainer_vc.baseline), not by G.
-BASELINE_ROWS = ('f0_only', 'shift', 'baseline')
+BASELINE_ROWS = ('f0_only', 'shift', 'spread', 'baseline')
 # Rows whose transcripts the content judge compares with the source's own transcript.
-TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'shift', 'baseline', 'converted')
+TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'shift', 'spread', 'baseline',
+                    'converted')
 ROW_TITLES = {
     'source': 'source, unconverted (floor)',
     'source_vocoded': 'source through the vocoder path only',
     'f0_only': 'F0 only (log-Gaussian), WORLD, no training',
     'shift': 'F0 + envelope mean shift, no warp, WORLD, no training',
+    'spread': 'F0 + envelope mean and spread per bin, no warp, WORLD, no training',
     'baseline': 'baseline: F0 + envelope warp + mean shift, WORLD, no training',
     'converted': 'converted',
     'target_vocoded': 'real target speech through the vocoder path (ceiling)',
@@ -580,14 +582,18 @@ def _known_speakers(speakers: Sequence[str], converter: Converter) -> list:
 
 
 def baselines_for(converter: Converter, fit_on: Sequence[Utterance]) -> Dict[str, Converter]:
-    """The converters of :data:`BASELINE_ROWS` (F0 only, mean shift, baseline): with a world
-    model's own statistics, else with statistics fitted on ``fit_on`` (real training speech)."""
+    """The converters of :data:`BASELINE_ROWS` (F0 only, mean shift, mean and spread,
+    baseline): with a world model's own statistics, else with statistics fitted on ``fit_on``
+    (real training speech)."""
     config = converter.config
     schema = config.labels
     codes = Corpus(list(fit_on), schema.names).codes(schema)
-    config = baseline.fit_model_config(config, [u.path for u in fit_on], codes)
+    paths = [u.path for u in fit_on]
+    config = baseline.fit_model_config(config, paths, codes)
+    spread = baseline.with_spread(config, paths, codes)
     return {'f0_only': baseline.BaselineConverter(config, 'F0 only', mode='f0'),
             'shift': baseline.BaselineConverter(config, 'mean shift', mode='shift'),
+            'spread': baseline.BaselineConverter(spread, 'mean and spread', mode='spread'),
             'baseline': baseline.BaselineConverter(config, 'baseline')}
 
 

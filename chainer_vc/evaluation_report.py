@@ -80,10 +80,11 @@ PAIR_COLUMNS = ('target_accepted', 'verified', 'similarity_margin')
 PAIR_COLUMN_TITLES = ('accepted', 'verified', 'margin')
 # The rows of the per-direction table, and which of their scores it shows.
 DIRECTION_ROWS = (('source', ('similarity_margin',)), ('f0_only', ('similarity_margin',)),
-                  ('shift', ('similarity_margin',)),
+                  ('shift', ('similarity_margin',)), ('spread', ('similarity_margin',)),
                   ('baseline', PAIR_COLUMNS), ('converted', PAIR_COLUMNS),
                   ('target_vocoded', ('similarity_margin',)))
 DIRECTION_ROW_TITLES = {'source': 'floor', 'f0_only': 'F0 only', 'shift': 'mean shift',
+                        'spread': 'mean and spread',
                         'baseline': 'baseline',
                         'converted': 'model', 'target_vocoded': 'ceiling'}
 
@@ -169,7 +170,8 @@ def content_rows(report: dict) -> list:
 
 TRANSCRIPT_TITLES = {'source': 'source, unconverted',
                      'source_vocoded': 'source through the vocoder path',
-                     'f0_only': 'F0 only', 'shift': 'mean shift', 'baseline': 'baseline',
+                     'f0_only': 'F0 only', 'shift': 'mean shift', 'spread': 'mean and spread',
+                     'baseline': 'baseline',
                      'converted': 'model'}
 
 

@@ -298,7 +298,7 @@ def fit_statistics(config: WorldConfig, analyses: Sequence[Analysis], codes: np.
                    schema) -> WorldConfig:
     """The config with the corpus's statistics: per-bin mean and std of the ln envelope over
     speech frames, and per label class the ln F0 mean and std and the mean envelope over
-    voiced frames. A class with too little voiced speech gets no entry."""
+    voiced frames and its per-bin std. A class with too little voiced speech gets no entry."""
     speech = np.concatenate([a.log_envelope[a.speech_frames] for a in analyses])
     statistics = {'bin_mean': speech.mean(axis=0).tolist(),
                   'bin_std': np.maximum(speech.std(axis=0), 1e-3).tolist(), 'classes': {}}
@@ -323,4 +323,5 @@ def class_statistics(analyses: Sequence[Analysis]) -> Optional[dict]:
         return None
     voiced = np.concatenate([a.log_envelope[a.f0 > 0] for a in analyses])
     return {'log_f0_mean': f0_stats[0], 'log_f0_std': f0_stats[1],
-            'envelope': voiced.mean(axis=0).tolist()}
+            'envelope': voiced.mean(axis=0).tolist(),
+            'envelope_std': np.maximum(voiced.std(axis=0), 1e-3).tolist()}

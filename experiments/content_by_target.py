@@ -61,7 +61,7 @@ def main(argv=None):
     if args.baselines:
         fitted = evaluation.baselines_for(converter, training.utterances)
         converters = {'F0 only': fitted['f0_only'], 'mean shift': fitted['shift'],
-                      'baseline': fitted['baseline']}
+                      'mean and spread': fitted['spread'], 'baseline': fitted['baseline']}
     converters['model'] = converter
     if args.source_statistics:
         for each in converters.values():

@@ -18,7 +18,8 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 from chainer_vc import content, evaluation
 from chainer_vc.corpus import read_manifest
 
-ROWS = ('source_vocoded', 'f0_only', 'shift', 'baseline', 'converted', 'target_vocoded')
+ROWS = ('source_vocoded', 'f0_only', 'shift', 'spread', 'baseline', 'converted',
+        'target_vocoded')
 
 
 def pair_key(pair: dict) -> tuple:

@@ -1,4 +1,6 @@
 """The world kind end to end: train.py --features world, conversion, the baseline, bad input."""
+import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -195,6 +197,49 @@ def test_baseline_shift_moves_the_mean_envelope_and_keeps_how_it_moves(tmp_path)
                                shift.target_envelope(codes), atol=1e-4)
     assert median_f0(shift.convert(source, {'speaker': 'bright'})) == pytest.approx(
         220 * 1.01, rel=0.08)
+
+
+def test_baseline_spread_gives_each_bin_the_targets_mean_and_spread(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    config = baseline.from_corpus(manifest).config
+    spread = baseline.BaselineConverter(config, mode='spread')
+    source = formant_voice(1.5, 110.0, 1.0, seed=7)
+    analysis = world.analyze(audio.peak_normalize(source), spread.features, aperiodicity=False)
+    codes = spread.target_codes({'speaker': 'bright'})
+    converted = spread.convert_envelope(analysis, codes)
+    voiced = analysis.f0 > 0
+    statistics = spread.kind.statistics_of(codes)
+    target_std = np.asarray(statistics['envelope_std'])
+    source_std = analysis.log_envelope[voiced].std(axis=0)
+    ratio = target_std / source_std
+    # Where the ratio is inside the limit, the voiced frames take the target's spread...
+    inside = (ratio > 1 / baseline.SPREAD_LIMIT) & (ratio < baseline.SPREAD_LIMIT)
+    assert inside.sum() > 100
+    np.testing.assert_allclose(converted[voiced].std(axis=0)[inside], target_std[inside],
+                               rtol=1e-3)
+    # ...and every bin the target's mean, each frame's deviation scaled by one factor per bin.
+    np.testing.assert_allclose(converted[voiced].mean(axis=0), statistics['envelope'],
+                               atol=1e-3)
+    deviation = analysis.log_envelope - analysis.log_envelope[voiced].mean(axis=0)
+    scale = np.clip(ratio, 1 / baseline.SPREAD_LIMIT, baseline.SPREAD_LIMIT)
+    np.testing.assert_allclose(converted - converted[voiced].mean(axis=0), deviation * scale,
+                               atol=1e-3)
+    # Statistics fitted before the spread was kept are fitted again for it.
+    old = copy.deepcopy(config.features.statistics)
+    for group in old['classes'].values():
+        for entry in group.values():
+            del entry['envelope_std']
+    stale = dataclasses.replace(config, features=dataclasses.replace(config.features,
+                                                                     statistics=old))
+    with pytest.raises(InputError, match='spread'):
+        baseline.BaselineConverter(stale, mode='spread').convert_envelope(analysis, codes)
+    corpus = read_manifest(manifest)
+    refitted = baseline.with_spread(stale, [u.path for u in corpus.utterances],
+                                    corpus.codes(config.labels))
+    np.testing.assert_allclose(
+        baseline.BaselineConverter(refitted, mode='spread').convert_envelope(analysis, codes),
+        converted, atol=1e-4)
+    assert baseline.with_spread(config, [], None) is config
 
 
 def test_baseline_needs_world_statistics(tiny_run):
