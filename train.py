@@ -157,6 +157,15 @@ def add_options(parser):
                        help='world: ms between frames (default: the seed\'s hop, 16 ms)')
     group.add_argument('--frequency-axis', choices=world.AXES, default='mel',
                        help="world: how G's 256 bins cover 0 - 8 kHz")
+    group.add_argument('--envelope-normalisation', choices=world.NORMALISATIONS,
+                       default='corpus',
+                       help="world: standardise G's envelope per bin by the corpus's statistics "
+                            "(default), or by each utterance's own over its voiced frames, put "
+                            "back with the target's (G that changes nothing then converts as "
+                            "the baseline's spread mode)")
+    group.add_argument('--envelope-spread', type=float, default=world.WorldConfig.spread,
+                       help="world: standard deviations either side of the mean that G's [0, 1] "
+                            'holds (values past them are clipped)')
     group.add_argument('--heldout-fraction', type=float, default=DEFAULT_FRACTION,
                        help='fraction of each speaker\'s utterances never trained on, kept '
                             'for evaluation (stored in heldout.csv; 0: none)')
@@ -199,7 +208,13 @@ def feature_config(args, preset):
             raise InputError('--magnitude-floor is a spectrogram setting; the world features '
                              'are standardised per bin')
         return world.WorldConfig(frames=preset.frames, f0_method=args.f0_method,
-                                 frame_period=args.frame_period, axis=args.frequency_axis)
+                                 frame_period=args.frame_period, axis=args.frequency_axis,
+                                 normalisation=args.envelope_normalisation,
+                                 spread=args.envelope_spread)
+    if (args.envelope_normalisation != 'corpus'
+            or args.envelope_spread != world.WorldConfig.spread):
+        raise InputError('--envelope-normalisation and --envelope-spread are world settings; '
+                         'give --features world')
     if args.magnitude_floor is None:
         return preset.spectrogram_config()
     if not 0 < args.magnitude_floor < 1:

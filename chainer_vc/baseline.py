@@ -36,9 +36,6 @@ from chainer_vc.presets import PRESETS
 from chainer_vc.run_directory import ModelConfig
 
 MODES = ('warp', 'f0', 'shift', 'spread')
-# mode='spread' scales a bin's deviations by at most this factor or its inverse: one
-# utterance's spread of a bin that barely moves is a poor estimate.
-SPREAD_LIMIT = 2.0
 # Warp factors tried: 0.5x to 2x in steps of about 0.6 %.
 WARP_FACTORS = np.exp(np.linspace(np.log(0.5), np.log(2.0), 241))
 # The warp is fitted on the envelope below this fraction of the band: above it, a factor
@@ -56,14 +53,6 @@ def fit_warp(source_mean: np.ndarray, target_mean: np.ndarray,
                        for factor in WARP_FACTORS])
     costs = np.var((target_mean[None] - warped)[:, band], axis=1)
     return float(WARP_FACTORS[int(np.argmin(costs))])
-
-
-def voiced_envelope(analysis: world.Analysis) -> np.ndarray:
-    """The ln envelope's voiced frames (its speech frames when nothing is voiced)."""
-    frames = analysis.f0 > 0
-    if world.log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
-        frames = analysis.speech_frames
-    return analysis.log_envelope[frames]
 
 
 class BaselineConverter(Converter):
@@ -109,14 +98,14 @@ class BaselineConverter(Converter):
         if self.source_codes is not None:
             return np.asarray(self.kind.statistics_of(self.source_codes)['envelope'],
                               dtype=np.float32)
-        return voiced_envelope(analysis).mean(axis=0)
+        return world.voiced_envelope(analysis).mean(axis=0)
 
     def spread_envelope(self, analysis: world.Analysis, codes: np.ndarray) -> np.ndarray:
         """mode='spread': each bin's deviation from the source's mean, scaled by the target's
-        spread over the source's, about the target's mean."""
+        spread over the source's (within world.SPREAD_LIMIT), about the target's mean."""
         source_mean = self.source_envelope(analysis)
-        ratio = np.clip(self.class_spread(codes) / self.source_spread(analysis),
-                        1 / SPREAD_LIMIT, SPREAD_LIMIT)
+        source_std = self.source_spread(analysis)
+        ratio = world.spread_to(source_std, self.class_spread(codes)) / source_std
         return (self.target_envelope(codes)
                 + (analysis.log_envelope - source_mean) * ratio).astype(np.float32)
 
@@ -125,7 +114,7 @@ class BaselineConverter(Converter):
         input's own (its speech frames when nothing is voiced)."""
         if self.source_codes is not None:
             return self.class_spread(self.source_codes)
-        return np.maximum(voiced_envelope(analysis).std(axis=0), 1e-3)
+        return world.envelope_scale(analysis)[1]
 
     def class_spread(self, codes: np.ndarray) -> np.ndarray:
         """A class's per-bin std of the ln envelope over voiced frames (training statistics)."""

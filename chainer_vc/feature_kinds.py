@@ -106,6 +106,8 @@ class _WorldState:
     analysis: world.Analysis
     frames: int
     samples: np.ndarray
+    # The (mean, std) G's input was standardised by; None: the corpus's.
+    scale: Optional[tuple] = None
 
 
 class WorldKind:
@@ -159,10 +161,34 @@ class WorldKind:
             raise InputError(f'none of the corpus\'s {len(paths)} audio files is usable '
                              '(all unreadable or silent)')
         return datasets.EnvelopeDataset(
-            [paths[i] for i in kept], [self.config.to_unit(analyses[i].log_envelope)
-                                       for i in kept],
+            [paths[i] for i in kept], [self.unit_of(analyses[i]) for i in kept],
             [analyses[i].speech_frames for i in kept], np.asarray(codes)[kept], schema,
             self.config, seed, self)
+
+    # ------------------------------------------------------------- normalisation
+
+    def source_scale(self, analysis: world.Analysis) -> Optional[tuple]:
+        """What G's input is standardised by: the utterance's own voiced (mean, std) with
+        ``normalisation='utterance'``, else None (the corpus's)."""
+        if self.config.normalisation == 'utterance':
+            return world.envelope_scale(analysis)
+        return None
+
+    def unit_of(self, analysis: world.Analysis) -> np.ndarray:
+        return self.config.to_unit(analysis.log_envelope, self.source_scale(analysis))
+
+    def target_scale(self, source_scale: Optional[tuple], target_codes=None) -> Optional[tuple]:
+        """What G's output is put back with: the corpus's (None) for corpus-normalised
+        features; else the target class's voiced mean and std (:func:`world.spread_to` of
+        the source's), or the source's own when nothing is converted."""
+        if source_scale is None or target_codes is None:
+            return source_scale
+        statistics = self.statistics_of(target_codes)
+        if 'envelope_std' not in statistics:
+            raise InputError('these statistics hold no envelope spread: utterance '
+                             'normalisation needs them fitted again')
+        return (np.asarray(statistics['envelope'], dtype=np.float32),
+                world.spread_to(source_scale[1], statistics['envelope_std']))
 
     # ---------------------------------------------------------------- conversion
 
@@ -181,15 +207,18 @@ class WorldKind:
         frames = len(analysis.f0)
         multiple = conversion.FRAME_MULTIPLE
         padded = -(-frames // multiple) * multiple
-        unit = self.config.to_unit(analysis.log_envelope)
+        scale = self.source_scale(analysis)
+        unit = self.config.to_unit(analysis.log_envelope, scale)
         unit = np.pad(unit, ((0, padded - frames), (0, 0)), mode='edge')
-        return Encoded(unit, _WorldState(analysis, frames, samples))
+        return Encoded(unit, _WorldState(analysis, frames, samples, scale))
 
     def decode(self, unit: np.ndarray, encoded: Encoded, target_codes=None,
                source_codes=None) -> np.ndarray:
         """G's envelope, the source's F0 moved to the target's statistics (unchanged when
         ``target_codes`` is None), the source's aperiodicity."""
-        log_envelope = self.config.to_log_envelope(np.asarray(unit)[:encoded.state.frames])
+        state = encoded.state
+        log_envelope = self.config.to_log_envelope(np.asarray(unit)[:state.frames],
+                                                   self.target_scale(state.scale, target_codes))
         return self.decode_envelope(log_envelope, encoded, target_codes, source_codes)
 
     def decode_envelope(self, log_envelope: np.ndarray, encoded: Encoded, target_codes=None,
@@ -244,14 +273,16 @@ class WorldKind:
     def window_sample(self, segment: np.ndarray) -> Tuple[np.ndarray, Callable]:
         analysis = world.analyze(segment, self.config)
         frames = min(len(analysis.f0), self.config.frames)
-        unit = self.config.to_unit(analysis.log_envelope[:frames])
+        scale = self.source_scale(analysis)
+        unit = self.config.to_unit(analysis.log_envelope[:frames], scale)
         unit = np.pad(unit, ((0, self.config.frames - frames), (0, 0)), mode='edge')
 
         def to_audio(patch, target_codes=None):
             f0 = analysis.f0
             if target_codes is not None:
                 f0 = self.target_f0(f0, target_codes, speech=analysis.speech_frames)
-            envelope = self.config.to_log_envelope(np.asarray(patch))
+            envelope = self.config.to_log_envelope(np.asarray(patch),
+                                                   self.target_scale(scale, target_codes))
             envelope = np.pad(envelope, ((0, max(0, len(f0) - len(envelope))), (0, 0)),
                               mode='edge')[:len(f0)]
             return world.synthesize(f0, envelope, analysis.aperiodicity, self.config)

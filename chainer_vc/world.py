@@ -10,6 +10,12 @@ The envelope G sees: ln of CheapTrick's power envelope, sampled at ``bins`` freq
 spread 0 - sample_rate / 2 on a mel axis (or linearly), standardised per bin with the
 training corpus's mean and standard deviation, and mapped onto [0, 1] so that +-``spread``
 standard deviations fill it (G's last layer is a sigmoid).
+
+``normalisation='utterance'`` (off by default) standardises each utterance's envelope by
+its own per-bin mean and std over voiced frames instead, and a conversion puts G's output
+back with the target's (training statistics, the std no further than ``SPREAD_LIMIT`` from
+the source's): G then sees neither a voice's mean colour nor how far its bins move, and a
+G that changes nothing converts as the baseline's ``spread`` mode does.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from chainer_vc.files import NPZ_DAMAGE_ERRORS, atomic_path, error_summary
 KIND = 'world'
 F0_METHODS = ('dio', 'harvest')
 AXES = ('mel', 'linear')
+NORMALISATIONS = ('corpus', 'utterance')
 # Frames whose log energy lies more than this below the utterance's loudest frame (40 dB of
 # power) are silence: they do not count in the corpus's statistics.
 SILENCE_BELOW_PEAK = np.log(1e4)
@@ -39,6 +46,10 @@ MIN_VOICED_SHARE = 0.15
 # Bumped whenever the cached analysis changes meaning.
 CACHE_VERSION = 1
 CACHE_ENV = 'CHAINER_VC_CACHE'
+# A conversion scales a bin's deviations from its mean by the target's spread over the
+# source's, by at most this factor or its inverse: one utterance's spread of a bin that
+# barely moves is a poor estimate.
+SPREAD_LIMIT = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +72,7 @@ class WorldConfig:
     f0_ceil: float = 800.0
     axis: str = 'mel'
     spread: float = 4.0
+    normalisation: str = 'corpus'
     statistics: Mapping = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -68,6 +80,11 @@ class WorldConfig:
             raise InputError(f'f0 method {self.f0_method!r}: known are {", ".join(F0_METHODS)}')
         if self.axis not in AXES:
             raise InputError(f'frequency axis {self.axis!r}: known are {", ".join(AXES)}')
+        if self.normalisation not in NORMALISATIONS:
+            raise InputError(f'envelope normalisation {self.normalisation!r}: known are '
+                             f'{", ".join(NORMALISATIONS)}')
+        if self.spread <= 0:
+            raise InputError(f'envelope spread {self.spread}: must be positive')
         if self.frame_period <= 0:
             raise InputError(f'frame period {self.frame_period}: must be positive')
 
@@ -117,15 +134,17 @@ class WorldConfig:
         return (np.asarray(self.statistics['bin_mean'], dtype=np.float32),
                 np.asarray(self.statistics['bin_std'], dtype=np.float32))
 
-    def to_unit(self, log_envelope: np.ndarray) -> np.ndarray:
-        """ln envelope (frames, bins) -> [0, 1]: standardised, +-spread sigmas onto [0, 1]."""
-        mean, std = self._bin_stats()
+    def to_unit(self, log_envelope: np.ndarray, scale: Optional[tuple] = None) -> np.ndarray:
+        """ln envelope (frames, bins) -> [0, 1]: standardised, +-spread sigmas onto [0, 1];
+        by ``scale`` (per-bin mean, std) when given, else by the corpus's."""
+        mean, std = scale if scale is not None else self._bin_stats()
         unit = 0.5 + (log_envelope - mean) / (2 * self.spread * std)
         return np.clip(unit, 0.0, 1.0).astype(np.float32)
 
-    def to_log_envelope(self, unit: np.ndarray) -> np.ndarray:
-        mean, std = self._bin_stats()
-        return (mean + (np.asarray(unit, dtype=np.float32) - 0.5) * 2 * self.spread * std)
+    def to_log_envelope(self, unit: np.ndarray, scale: Optional[tuple] = None) -> np.ndarray:
+        mean, std = scale if scale is not None else self._bin_stats()
+        return (mean + (np.asarray(unit, dtype=np.float32) - 0.5) * 2 * self.spread
+                * std).astype(np.float32)
 
     # ---------------------------------------------------------------- F0 statistics
 
@@ -226,6 +245,28 @@ def synthesize(f0: np.ndarray, log_envelope: np.ndarray, aperiodicity: np.ndarra
 
 
 # ------------------------------------------------------------------------------- F0
+
+def voiced_envelope(analysis: Analysis) -> np.ndarray:
+    """The ln envelope's voiced frames (its speech frames when nothing is voiced)."""
+    frames = analysis.f0 > 0
+    if log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
+        frames = analysis.speech_frames
+    return analysis.log_envelope[frames]
+
+
+def envelope_scale(analysis: Analysis) -> tuple:
+    """(per-bin mean, per-bin std) of an utterance's ln envelope over its voiced frames."""
+    voiced = voiced_envelope(analysis)
+    return (voiced.mean(axis=0).astype(np.float32),
+            np.maximum(voiced.std(axis=0), 1e-3).astype(np.float32))
+
+
+def spread_to(source_std: np.ndarray, target_std: np.ndarray) -> np.ndarray:
+    """The std a conversion gives each bin: the target's, within SPREAD_LIMIT of the
+    source's."""
+    ratio = np.clip(np.asarray(target_std) / source_std, 1 / SPREAD_LIMIT, SPREAD_LIMIT)
+    return (source_std * ratio).astype(np.float32)
+
 
 def log_f0_statistics(f0: np.ndarray,
                       speech: Optional[np.ndarray] = None) -> Optional[Tuple[float, float]]:

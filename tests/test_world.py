@@ -166,3 +166,7 @@ def test_bad_settings_are_input_errors():
         world.WorldConfig(f0_method='yin')
     with pytest.raises(InputError, match='axis'):
         world.WorldConfig(axis='bark')
+    with pytest.raises(InputError, match='normalisation'):
+        world.WorldConfig(normalisation='speaker')
+    with pytest.raises(InputError, match='spread'):
+        world.WorldConfig(spread=0)

@@ -213,7 +213,7 @@ def test_baseline_spread_gives_each_bin_the_targets_mean_and_spread(tmp_path):
     source_std = analysis.log_envelope[voiced].std(axis=0)
     ratio = target_std / source_std
     # Where the ratio is inside the limit, the voiced frames take the target's spread...
-    inside = (ratio > 1 / baseline.SPREAD_LIMIT) & (ratio < baseline.SPREAD_LIMIT)
+    inside = (ratio > 1 / world.SPREAD_LIMIT) & (ratio < world.SPREAD_LIMIT)
     assert inside.sum() > 100
     np.testing.assert_allclose(converted[voiced].std(axis=0)[inside], target_std[inside],
                                rtol=1e-3)
@@ -221,7 +221,7 @@ def test_baseline_spread_gives_each_bin_the_targets_mean_and_spread(tmp_path):
     np.testing.assert_allclose(converted[voiced].mean(axis=0), statistics['envelope'],
                                atol=1e-3)
     deviation = analysis.log_envelope - analysis.log_envelope[voiced].mean(axis=0)
-    scale = np.clip(ratio, 1 / baseline.SPREAD_LIMIT, baseline.SPREAD_LIMIT)
+    scale = np.clip(ratio, 1 / world.SPREAD_LIMIT, world.SPREAD_LIMIT)
     np.testing.assert_allclose(converted - converted[voiced].mean(axis=0), deviation * scale,
                                atol=1e-3)
     # Statistics fitted before the spread was kept are fitted again for it.
@@ -240,6 +240,56 @@ def test_baseline_spread_gives_each_bin_the_targets_mean_and_spread(tmp_path):
         baseline.BaselineConverter(refitted, mode='spread').convert_envelope(analysis, codes),
         converted, atol=1e-4)
     assert baseline.with_spread(config, [], None) is config
+
+
+def test_utterance_normalisation_makes_an_unchanged_g_the_spread_baseline(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
+    config = baseline.from_corpus(manifest).config
+    features = dataclasses.replace(config.features, normalisation='utterance')
+    kind = feature_kinds.build(features, config.labels)
+    source = formant_voice(1.5, 110.0, 1.0, seed=7)
+    encoded = kind.encode(source)
+    analysis, frames = encoded.state.analysis, encoded.state.frames
+    voiced = analysis.f0 > 0
+    # G's input: the utterance's voiced frames standardised by their own mean and std.
+    unit = encoded.unit[:frames]
+    standard = (unit - 0.5) * 2 * features.spread
+    inside = ((unit > 0) & (unit < 1)).all(axis=0)
+    assert inside.sum() > 200
+    expected = ((analysis.log_envelope - analysis.log_envelope[voiced].mean(axis=0))
+                / analysis.log_envelope[voiced].std(axis=0))
+    np.testing.assert_allclose(standard[:, inside], expected[:, inside], atol=1e-3)
+    # Put back unconverted: the source's envelope; converted: the spread baseline's.
+    np.testing.assert_allclose(
+        features.to_log_envelope(unit, kind.target_scale(encoded.state.scale))[:, inside],
+        analysis.log_envelope[:, inside], atol=1e-3)
+    codes = config.labels.codes({'speaker': 'bright'})
+    spread = baseline.BaselineConverter(config, mode='spread')
+    np.testing.assert_allclose(
+        features.to_log_envelope(unit, kind.target_scale(encoded.state.scale, codes))[:, inside],
+        spread.convert_envelope(analysis, codes)[:, inside], atol=1e-3)
+    # The corpus normalisation (the default) is one scale for every utterance.
+    assert feature_kinds.build(config.features, config.labels).encode(source).state.scale is None
+
+
+def test_train_cli_records_the_envelope_normalisation(tmp_path):
+    manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=1)
+    out = tmp_path / 'run'
+    result = run('train.py', '--features', 'world', '--preset', 'tiny', '--batchsize', '2',
+                 '--envelope-normalisation', 'utterance', '--envelope-spread', '6',
+                 '--manifest', manifest, '--out', out, '--iterations', '1',
+                 '--heldout-fraction', '0', '--no-progress')
+    assert result.returncode == 0, result.stderr
+    features = ModelConfig.load(out).features
+    assert features.normalisation == 'utterance' and features.spread == 6
+    converted = Converter.from_run_directory(out).convert(formant_voice(1.0, 110.0, seed=3),
+                                                {'speaker': 'bright'})
+    assert converted.shape == (16000,) and np.isfinite(converted).all()
+    refused = run('train.py', '--envelope-normalisation', 'utterance', '--manifest', manifest,
+                  '--out', tmp_path / 'spectrogram', '--iterations', '1', '--no-progress')
+    assert refused.returncode == 2 and 'world settings' in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / 'spectrogram').exists()
 
 
 def test_baseline_needs_world_statistics(tiny_run):
