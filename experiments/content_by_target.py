@@ -8,8 +8,8 @@ target, with more conversions than evaluate.py's 180 pairs give it (6 per target
 Prints a Markdown table: per target, the mean word agreement of each path's transcript with
 the source's own transcript (the vocoder path: the source resynthesised, the same for every
 target), and the mean over the other targets; ``--out`` also writes the numbers as JSON.
-``--baselines`` adds the rows with no training (F0 only; F0 + mean shift; F0 + warp + mean
-shift), fitted as evaluate.py fits them. ``--source-statistics`` converts from the speaker's
+``--baselines`` adds the rows with no training (F0 only; F0 + mean shift; F0 + mean and
+spread; F0 + warp + mean shift), fitted as evaluate.py fits them. ``--source-statistics`` converts from the speaker's
 training statistics (convert.py's ``--source-speaker``) rather than each utterance's own;
 ``--motion-scale`` is convert.py's.
 """
