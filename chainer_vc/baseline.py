@@ -103,26 +103,24 @@ class BaselineConverter(Converter):
     def spread_envelope(self, analysis: world.Analysis, codes: np.ndarray) -> np.ndarray:
         """mode='spread': each bin's deviation from the source's mean, scaled by the target's
         spread over the source's (within world.SPREAD_LIMIT), about the target's mean."""
-        source_mean = self.source_envelope(analysis)
-        source_std = self.source_spread(analysis)
+        source_mean, source_std = self.source_scale(analysis)
         ratio = world.spread_to(source_std, self.class_spread(codes)) / source_std
         return (self.target_envelope(codes)
                 + (analysis.log_envelope - source_mean) * ratio).astype(np.float32)
 
-    def source_spread(self, analysis: world.Analysis) -> np.ndarray:
-        """The source's per-bin std over voiced frames: the named class's, else the
+    def source_scale(self, analysis: world.Analysis) -> tuple:
+        """The source's per-bin (mean, std) over voiced frames: the named class's, else the
         input's own (its speech frames when nothing is voiced)."""
         if self.source_codes is not None:
-            return self.class_spread(self.source_codes)
-        return world.envelope_scale(analysis)[1]
+            return self.source_envelope(analysis), self.class_spread(self.source_codes)
+        return world.envelope_scale(analysis)
 
     def class_spread(self, codes: np.ndarray) -> np.ndarray:
         """A class's per-bin std of the ln envelope over voiced frames (training statistics)."""
-        statistics = self.kind.statistics_of(codes)
-        if 'envelope_std' not in statistics:
-            raise InputError(f'{self.name}: these statistics hold no envelope spread (fitted '
-                             'before it was kept); fit them again for mode spread')
-        return np.asarray(statistics['envelope_std'], dtype=np.float32)
+        try:
+            return self.kind.envelope_spread(codes)
+        except InputError as error:
+            raise InputError(f'{self.name}: {error} for mode spread') from None
 
     def target_envelope(self, codes: np.ndarray) -> np.ndarray:
         """The target class's mean ln envelope over voiced frames (training statistics)."""

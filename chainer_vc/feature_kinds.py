@@ -183,12 +183,17 @@ class WorldKind:
         the source's), or the source's own when nothing is converted."""
         if source_scale is None or target_codes is None:
             return source_scale
-        statistics = self.statistics_of(target_codes)
+        return (np.asarray(self.statistics_of(target_codes)['envelope'], dtype=np.float32),
+                world.spread_to(source_scale[1], self.envelope_spread(target_codes)))
+
+    def envelope_spread(self, codes) -> np.ndarray:
+        """The class's per-bin std of the ln envelope over voiced frames (training
+        statistics); InputError for statistics fitted before it was kept."""
+        statistics = self.statistics_of(codes)
         if 'envelope_std' not in statistics:
-            raise InputError('these statistics hold no envelope spread: utterance '
-                             'normalisation needs them fitted again')
-        return (np.asarray(statistics['envelope'], dtype=np.float32),
-                world.spread_to(source_scale[1], statistics['envelope_std']))
+            raise InputError('these statistics hold no envelope spread (fitted before it was '
+                             'kept); fit them again')
+        return np.asarray(statistics['envelope_std'], dtype=np.float32)
 
     # ---------------------------------------------------------------- conversion
 

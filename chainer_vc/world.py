@@ -50,6 +50,9 @@ CACHE_ENV = 'CHAINER_VC_CACHE'
 # source's, by at most this factor or its inverse: one utterance's spread of a bin that
 # barely moves is a poor estimate.
 SPREAD_LIMIT = 2.0
+# The least standard deviation a statistic holds (of ln F0, or of a bin of the ln envelope):
+# a bin or a pitch that never moves would otherwise divide by 0.
+STD_FLOOR = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,28 +249,6 @@ def synthesize(f0: np.ndarray, log_envelope: np.ndarray, aperiodicity: np.ndarra
 
 # ------------------------------------------------------------------------------- F0
 
-def voiced_envelope(analysis: Analysis) -> np.ndarray:
-    """The ln envelope's voiced frames (its speech frames when nothing is voiced)."""
-    frames = analysis.f0 > 0
-    if log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
-        frames = analysis.speech_frames
-    return analysis.log_envelope[frames]
-
-
-def envelope_scale(analysis: Analysis) -> tuple:
-    """(per-bin mean, per-bin std) of an utterance's ln envelope over its voiced frames."""
-    voiced = voiced_envelope(analysis)
-    return (voiced.mean(axis=0).astype(np.float32),
-            np.maximum(voiced.std(axis=0), 1e-3).astype(np.float32))
-
-
-def spread_to(source_std: np.ndarray, target_std: np.ndarray) -> np.ndarray:
-    """The std a conversion gives each bin: the target's, within SPREAD_LIMIT of the
-    source's."""
-    ratio = np.clip(np.asarray(target_std) / source_std, 1 / SPREAD_LIMIT, SPREAD_LIMIT)
-    return (source_std * ratio).astype(np.float32)
-
-
 def log_f0_statistics(f0: np.ndarray,
                       speech: Optional[np.ndarray] = None) -> Optional[Tuple[float, float]]:
     """(mean, std) of ln F0 over voiced frames; None with fewer than 2 voiced frames, or
@@ -277,7 +258,7 @@ def log_f0_statistics(f0: np.ndarray,
     voiced = np.log(f0[f0 > 0])
     if len(voiced) < 2:
         return None
-    return float(voiced.mean()), float(max(voiced.std(), 1e-3))
+    return float(voiced.mean()), float(max(voiced.std(), STD_FLOOR))
 
 
 def convert_f0(f0: np.ndarray, source: Tuple[float, float],
@@ -342,7 +323,7 @@ def fit_statistics(config: WorldConfig, analyses: Sequence[Analysis], codes: np.
     voiced frames and its per-bin std. A class with too little voiced speech gets no entry."""
     speech = np.concatenate([a.log_envelope[a.speech_frames] for a in analyses])
     statistics = {'bin_mean': speech.mean(axis=0).tolist(),
-                  'bin_std': np.maximum(speech.std(axis=0), 1e-3).tolist(), 'classes': {}}
+                  'bin_std': per_bin_std(speech).tolist(), 'classes': {}}
     codes = np.asarray(codes)
     for g, group in enumerate(schema.groups):
         per_class = {}
@@ -365,4 +346,30 @@ def class_statistics(analyses: Sequence[Analysis]) -> Optional[dict]:
     voiced = np.concatenate([a.log_envelope[a.f0 > 0] for a in analyses])
     return {'log_f0_mean': f0_stats[0], 'log_f0_std': f0_stats[1],
             'envelope': voiced.mean(axis=0).tolist(),
-            'envelope_std': np.maximum(voiced.std(axis=0), 1e-3).tolist()}
+            'envelope_std': per_bin_std(voiced).tolist()}
+
+
+def voiced_envelope(analysis: Analysis) -> np.ndarray:
+    """The ln envelope's voiced frames (its speech frames when nothing is voiced)."""
+    frames = analysis.f0 > 0
+    if log_f0_statistics(analysis.f0, analysis.speech_frames) is None:
+        frames = analysis.speech_frames
+    return analysis.log_envelope[frames]
+
+
+def envelope_scale(analysis: Analysis) -> tuple:
+    """(per-bin mean, per-bin std) of an utterance's ln envelope over its voiced frames."""
+    voiced = voiced_envelope(analysis)
+    return voiced.mean(axis=0).astype(np.float32), per_bin_std(voiced).astype(np.float32)
+
+
+def per_bin_std(frames: np.ndarray) -> np.ndarray:
+    """The std of each bin over ``frames`` (frames, bins), at least STD_FLOOR."""
+    return np.maximum(frames.std(axis=0), STD_FLOOR)
+
+
+def spread_to(source_std: np.ndarray, target_std: np.ndarray) -> np.ndarray:
+    """The std a conversion gives each bin: the target's, within SPREAD_LIMIT of the
+    source's."""
+    ratio = np.clip(np.asarray(target_std) / source_std, 1 / SPREAD_LIMIT, SPREAD_LIMIT)
+    return (source_std * ratio).astype(np.float32)
