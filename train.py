@@ -126,6 +126,10 @@ def add_options(parser):
                        help="with --residual: G's change averaged over the window's frames, "
                             "one constant per bin (the seed: none): G changes each bin's level, "
                             "never how the input's bins move in time (where the words are)")
+    group.add_argument('--motion-only', action='store_true',
+                       help="with --residual: G's change less its mean over the window's frames "
+                            "(the seed: none): G changes how the input's bins move in time, never "
+                            "a bin's level (with --envelope-normalisation utterance, the target's)")
     group.add_argument('--lambda-cls-fake', type=float, default=DEFAULTS.lambda_cls_fake,
                        help="D's classifier also learns that G's conversions are their "
                             "source's speech, with this weight (the seed: 0, real speech only)")
@@ -186,8 +190,12 @@ def training_config(args) -> TrainingConfig:
 def chosen_preset(args):
     """The named preset with the network options of the command line."""
     preset = PRESETS[args.preset]
-    if args.levels_only and not args.residual:
-        raise InputError('--levels-only changes the residual output: give --residual too')
+    for flag in ('levels_only', 'motion_only'):
+        if getattr(args, flag) and not args.residual:
+            raise InputError(f'--{flag.replace("_", "-")} changes the residual output: '
+                             'give --residual too')
+    if args.levels_only and args.motion_only:
+        raise InputError('--levels-only and --motion-only: give one of them')
     widths = {}
     for network in ('gen', 'dis'):
         channels = getattr(args, f'{network}_channels')
@@ -199,6 +207,7 @@ def chosen_preset(args):
     return dataclasses.replace(preset, gen_conditioning=args.label_conditioning,
                                gen_norm=args.norm, gen_skips=args.skips,
                                gen_residual=args.residual, gen_levels=args.levels_only,
+                               gen_motion=args.motion_only,
                                dis_conditioning=args.dis_conditioning, **widths)
 
 

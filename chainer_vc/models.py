@@ -107,15 +107,21 @@ class Generator(chainer.Chain):
     to its logit, so that G(x) = sigmoid(logit(x) + change): a change of 0 is the identity,
     and what G leaves alone keeps all of its detail; ``levels`` False (the seed) or True (with
     ``residual``): the change averaged over the frames, one constant per bin, so that G
-    changes each bin's level and never how the input's bins move in time.
+    changes each bin's level and never how the input's bins move in time; ``motion`` False
+    (the seed) or True (with ``residual``): the change less its mean over the frames, so that
+    G changes how the input's bins move in time and never a bin's level (on
+    utterance-normalised envelopes the level is the target's statistics').
     """
 
     def __init__(self, label_size: int, channels: Sequence[int] = (32, 64, 128, 256),
                  n_res_blocks: int = 6, conditioning: str = 'bottleneck', norm: str = 'batch',
-                 skips: bool = False, residual: bool = False, levels: bool = False):
+                 skips: bool = False, residual: bool = False, levels: bool = False,
+                 motion: bool = False):
         super().__init__()
-        if levels and not residual:
-            raise ValueError('a levels-only G needs the residual output')
+        if (levels or motion) and not residual:
+            raise ValueError('a levels-only or motion-only G needs the residual output')
+        if levels and motion:
+            raise ValueError('G is levels-only or motion-only, not both')
         if conditioning not in CONDITIONINGS:
             raise ValueError(f'unknown label conditioning {conditioning!r}')
         if norm not in NORMS:
@@ -127,6 +133,7 @@ class Generator(chainer.Chain):
         self.skips = skips
         self.residual = residual
         self.levels = levels
+        self.motion = motion
         extra = label_size if conditioning == 'decoder' else 0
         late_norm = 'cin' if conditioning == 'cin' else norm
         late = dict(norm=late_norm, label_size=label_size)
@@ -204,8 +211,9 @@ class Generator(chainer.Chain):
         h = self.decode(self.condition(outputs[-1], c), c, skips)
         if not self.residual:
             return h
-        if self.levels:
-            h = F.broadcast_to(F.mean(h, axis=2, keepdims=True), h.shape)
+        if self.levels or self.motion:
+            level = F.broadcast_to(F.mean(h, axis=2, keepdims=True), h.shape)
+            h = level if self.levels else h - level
         return F.sigmoid(logit(x) + h)
 
 

@@ -7,10 +7,11 @@
   multiply-adds), for CPU training runs.
 - ``tiny``: the same topology with 1/8 of the channels, for fast tests and demos.
 
-The Generator's label conditioning, normalisation, skips, residual and levels-only output are
-options (``gen_conditioning``, ``gen_norm``, ``gen_skips``, ``gen_residual``, ``gen_levels``),
-and so is the critic's (``dis_conditioning``); every preset has the seed's ('bottleneck',
-'batch', no skips, no residual, not levels-only, 'none') by default.
+The Generator's label conditioning, normalisation, skips, residual, levels-only and
+motion-only output are options (``gen_conditioning``, ``gen_norm``, ``gen_skips``,
+``gen_residual``, ``gen_levels``, ``gen_motion``), and so is the critic's
+(``dis_conditioning``); every preset has the seed's ('bottleneck', 'batch', no skips, no
+residual, neither levels- nor motion-only, 'none') by default.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Preset:
     gen_skips: bool = False
     gen_residual: bool = False
     gen_levels: bool = False
+    gen_motion: bool = False
     dis_conditioning: str = 'none'
 
     def __post_init__(self):

@@ -42,7 +42,8 @@ class ModelConfig:
         return Generator(self.labels.input_size, self.preset.gen_channels,
                          self.preset.n_res_blocks, self.preset.gen_conditioning,
                          self.preset.gen_norm, self.preset.gen_skips,
-                         self.preset.gen_residual, self.preset.gen_levels)
+                         self.preset.gen_residual, self.preset.gen_levels,
+                         self.preset.gen_motion)
 
     def build_discriminator(self) -> Discriminator:
         projection = self.labels.input_size if self.preset.dis_conditioning == 'projection' else 0

@@ -98,14 +98,42 @@ def test_levels_only_generator_changes_each_bins_level_by_one_constant():
     assert all(p.grad is not None and np.any(p.grad) for _, p in gen.namedparams())
 
 
-def test_levels_only_needs_the_residual_output(corpus_manifest, tmp_path):
+def test_motion_only_generator_keeps_each_bins_level():
+    gen = Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', skips=True, residual=True,
+                    motion=True)
+    x, c, change = residual_change(gen, 8)
+    motion = change - change.mean(axis=2, keepdims=True)
+    assert np.abs(motion).mean() > 1e-3
+    expected = 1 / (1 + (1 - x) / x * np.exp(-motion))
+    y = gen(x, c)
+    np.testing.assert_allclose(y.array, expected, atol=1e-6)
+    # In the logit domain each bin's mean over the frames is the input's.
+    moved = logit(y).array - logit(x).array
+    np.testing.assert_allclose(moved.mean(axis=2), 0, atol=1e-5)
+    chainer.functions.sum(y * np.linspace(0, 1, x.size).reshape(x.shape)).backward()
+    assert all(p.grad is not None and np.any(p.grad) for _, p in gen.namedparams())
+
+
+@pytest.mark.parametrize('flag, option', [('--levels-only', 'levels'), ('--motion-only', 'motion')])
+def test_levels_and_motion_only_need_the_residual_output(corpus_manifest, tmp_path, flag, option):
     with pytest.raises(ValueError, match='residual'):
-        Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', levels=True)
+        Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', **{option: True})
+    out = tmp_path / 'run'
+    result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1, '--out', out, flag)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert flag in result.stderr and '--residual' in result.stderr
+    assert not out.exists()
+
+
+def test_levels_only_and_motion_only_exclude_each_other(corpus_manifest, tmp_path):
+    with pytest.raises(ValueError, match='not both'):
+        Generator(5, (4, 8, 16, 32), 2, 'cin', 'instance', residual=True, levels=True,
+                  motion=True)
     out = tmp_path / 'run'
     result = train(*FAST, '--manifest', corpus_manifest, '--iterations', 1, '--out', out,
-                   '--levels-only')
+                   '--residual', '--levels-only', '--motion-only')
     assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
-    assert '--levels-only' in result.stderr and '--residual' in result.stderr
+    assert '--levels-only' in result.stderr and '--motion-only' in result.stderr
     assert not out.exists()
 
 

@@ -277,11 +277,13 @@ def test_train_cli_records_the_envelope_normalisation(tmp_path):
     out = tmp_path / 'run'
     result = run('train.py', '--features', 'world', '--preset', 'tiny', '--batchsize', '2',
                  '--envelope-normalisation', 'utterance', '--envelope-spread', '6',
+                 '--residual', '--motion-only',
                  '--manifest', manifest, '--out', out, '--iterations', '1',
                  '--heldout-fraction', '0', '--no-progress')
     assert result.returncode == 0, result.stderr
-    features = ModelConfig.load(out).features
-    assert features.normalisation == 'utterance' and features.spread == 6
+    config = ModelConfig.load(out)
+    assert config.features.normalisation == 'utterance' and config.features.spread == 6
+    assert config.preset.gen_motion and config.build_generator().motion
     converted = Converter.from_run_directory(out).convert(formant_voice(1.0, 110.0, seed=3),
                                                 {'speaker': 'bright'})
     assert converted.shape == (16000,) and np.isfinite(converted).all()
