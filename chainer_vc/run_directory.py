@@ -144,7 +144,10 @@ def load_weights(path: Path, link: chainer.Link, features: SpectrogramConfig) ->
         raise InputError(f'{path}: cannot load weights, damaged or truncated '
                          f'({error_summary(error)})') from None
     stored = arrays[_FEATURES_KEY].item() if _FEATURES_KEY in arrays else None
-    if stored is not None and json.loads(stored) != features.to_dict():
+    # Through the config class, so that weights saved before a setting existed compare
+    # with its default, as their model.json is read.
+    if stored is not None and (feature_config_from_dict(json.loads(stored)).to_dict()
+                               != features.to_dict()):
         raise InputError(f'{path}: weights were trained with a different feature '
                          f'config than {MODEL_JSON} describes')
     try:

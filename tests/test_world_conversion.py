@@ -2,6 +2,7 @@
 import copy
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import warnings
@@ -339,3 +340,32 @@ def test_magnitude_floor_is_refused_for_world(tmp_path):
                  manifest, '--out', tmp_path / 'run', '--iterations', '1', '--no-progress')
     assert result.returncode == 2 and 'magnitude-floor' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _without_later_settings(features: dict) -> dict:
+    """A world features dict as written before the envelope normalisation settings."""
+    return {key: value for key, value in features.items()
+            if key not in ('normalisation', 'spread')}
+
+
+def test_world_model_written_before_later_settings_still_loads(world_run, tmp_path):
+    old = tmp_path / 'old'
+    shutil.copytree(world_run, old)
+    model = json.loads((old / 'model.json').read_text())
+    model['features'] = _without_later_settings(model['features'])
+    (old / 'model.json').write_text(json.dumps(model))
+    weights = sorted(old.glob('gen_iter_*.npz'))[-1]
+    with np.load(weights) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    stored = json.loads(arrays['chainer_vc_features'].item())
+    arrays['chainer_vc_features'] = np.array(json.dumps(_without_later_settings(stored)))
+    np.savez(weights, **arrays)
+    generator, config = load_generator(old)
+    assert config.features.normalisation == 'corpus'
+    np.testing.assert_array_equal(generator.up4.conv.W.array,
+                                  load_generator(world_run)[0].up4.conv.W.array)
+    # A setting that differs from model.json is still refused.
+    model['features']['spread'] = config.features.spread * 2
+    (old / 'model.json').write_text(json.dumps(model))
+    with pytest.raises(InputError, match='different feature config'):
+        load_generator(old)
