@@ -7,7 +7,8 @@ check, on pairs never looked at, of a choice made on the first report's.
 evaluate.py's ``--pairs 360`` judges the 180 pairs of ``--pairs 180`` and 180 more (as many
 from each direction, drawn in the same order). Prints a Markdown table: per row, the pairs'
 target accepted, verified and margin, overall and for same-sex and cross-sex pairs, and the
-word agreement of the transcribed ones.
+word agreement of the transcribed ones. ``--seen-only``: the pairs both judged instead, to
+set a 360-pair report beside an older 180-pair one on the same pairs.
 """
 import argparse
 import json
@@ -36,25 +37,29 @@ def main(argv=None):
     parser.add_argument('--report', type=Path, required=True)
     parser.add_argument('--seen', type=Path, required=True)
     parser.add_argument('--manifest', type=Path, required=True, help="the speakers' sexes")
+    parser.add_argument('--seen-only', action='store_true',
+                        help='score the pairs of --report that --seen judged too')
     args = parser.parse_args(argv)
     report = json.loads(args.report.read_text())
     seen = {pair_key(p) for p in json.loads(args.seen.read_text())['pairs']}
     pairs = report['pairs']
-    new = [n for n, p in enumerate(pairs) if pair_key(p) not in seen]
+    new = [n for n, p in enumerate(pairs) if (pair_key(p) in seen) == args.seen_only]
     if not new:
-        raise SystemExit(f'{args.report}: every pair is in {args.seen}')
+        raise SystemExit(f'{args.report}: no pair ' + ('in' if args.seen_only else 'outside')
+                         + f' {args.seen}')
     sources = [p['source_speaker'] for p in pairs]
     targets = [p['target_speaker'] for p in pairs]
     sexes = {u.labels['speaker']: u.labels.get('sex')
              for u in read_manifest(args.manifest).utterances}
     threshold = report['judge1']['threshold']
-    # evaluate.py's own scores, over the new pairs only (the seen ones keyed None: left out).
+    # evaluate.py's own scores, over the chosen pairs only (the others keyed None: left out).
     everything = ['all' if n in new else None for n in range(len(pairs))]
     kinds = [kind if n in new else None for n, kind in
              enumerate(evaluation.pairing_kinds(sources, targets, sexes))]
     same, cross = (kinds.count(kind) for kind in ('same-sex', 'cross-sex'))
     heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in new]
-    print(f'{len(new)} pairs of {args.report} not in {args.seen} ({same} same-sex, '
+    relation = 'also' if args.seen_only else 'not'
+    print(f'{len(new)} pairs of {args.report} {relation} in {args.seen} ({same} same-sex, '
           f'{cross} cross-sex; {len(heard)} transcribed). Accepted / verified / margin.\n')
     print('| row | all | same-sex | cross-sex | words |\n|---|---|---|---|---|')
     for name in (n for n in ROWS if n in report['rows']):

@@ -191,3 +191,20 @@ def test_f0_range_of_known_pitches(tmp_path):
     ('digits/mon-12.wav', None), ('letters/a.wav', None), ('vm-goodbye.wav', None)])
 def test_known_words_of_the_digits_folder(name, words):
     assert asterisk.known_words(pathlib.Path('/wav/allison') / name) == words
+
+
+def test_spanish_is_allisons_second_language_not_a_seventh_voice(tmp_path):
+    extracted = fake_voices(tmp_path / 'extracted')
+    spanish = extracted / asterisk.SOUNDS_DIR / asterisk.VOICES['es'].folder
+    g722(spanish / 'hola.g722', voice(205, seconds=0.7))
+    assert 'es' not in asterisk.SPEAKER_LANGUAGES
+    g722(spanish / 'digits' / '1.g722', voice(195, seconds=0.5))
+    corpus = asterisk.build_manifest(extracted, tmp_path, ['en', 'it', 'es'])
+    wav = tmp_path / 'wav'
+    allison = sorted(u.path.relative_to(wav.resolve()).as_posix() for u in corpus.utterances
+                     if u.labels == {'speaker': 'allison', 'sex': 'female'})
+    # The same prompt name in both languages: two files, neither overwritten.
+    assert allison == ['allison/digits/1.wav', 'allison/hello-world.wav',
+                       'allison_es/digits/1.wav', 'allison_es/hola.wav']
+    assert len(soundfile.read(str(wav / 'allison_es' / 'digits' / '1.wav'))[0]) == int(0.5 * RATE)
+    assert len(soundfile.read(str(wav / 'allison' / 'digits' / '1.wav'))[0]) == int(0.4 * RATE)

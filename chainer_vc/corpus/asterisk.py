@@ -4,8 +4,12 @@ Debian ships the prompts of Asterisk (the telephony server) as ``asterisk-core-s
 g722``: 16 kHz speech coded as G.722, each language recorded by one professional speaker,
 about 20 minutes of it: Allison Smith (en, US English, female), June Wallack (fr, Canadian
 French, female), Carlo Flora (it, Italian, male) and the ivrvoice.ru voice (ru, female).
-``-es-`` is Allison again and is left out. Licences: CC-BY-SA-3.0 (en, fr), CC-BY-3.0 (it,
-ru); credit the speakers.
+Licences: CC-BY-SA-3.0 (en, fr, es), CC-BY-3.0 (it, ru); credit the speakers.
+
+``-es-`` is Allison again, in Mexican Spanish: not a new speaker, so not one of the six
+voices. ``--languages es`` adds her Spanish prompts under her own speaker label, the same
+voice in a second language (a probe of whether a classifier keys on the speaker or on the
+language; see ``experiments/language_probe.py``).
 
 Each prompt is decoded once (the ``G722`` package, ITU-T G.722 at 64 kbit/s) into a WAV file
 under ``dest/wav/<speaker>/``; the ``silence/`` folders and the tones (beeps) are not speech
@@ -43,6 +47,11 @@ class Voice:
     speaker: str
     sex: str
     folder: str  # under usr/share/asterisk/sounds/
+    wav_folder: str = ''  # under dest/wav/; default: the speaker's name
+
+    @property
+    def decoded_folder(self) -> str:
+        return self.wav_folder or self.speaker
 
     def package(self, language: str) -> str:
         return f'asterisk-core-sounds-{language}-g722'
@@ -53,7 +62,11 @@ VOICES = {
     'fr': Voice('june', 'female', 'fr_CA_f_June'),
     'it': Voice('carlo', 'male', 'it_IT_m_Carlo'),
     'ru': Voice('ivrvoice_ru', 'female', 'ru_RU_f_IvrvoiceRU'),
+    # Her own folder: the English and Spanish prompts share names (digits/1).
+    'es': Voice('allison', 'female', 'es_MX_f_Allison', 'allison_es'),
 }
+# The four speakers; Spanish is Allison's second language, fetched only when asked for.
+SPEAKER_LANGUAGES = ('en', 'fr', 'it', 'ru')
 
 
 def decode_g722(path: PathLike) -> np.ndarray:
@@ -93,8 +106,8 @@ def prompts(voice_root: pathlib.Path) -> Iterable[pathlib.Path]:
 
 
 def build_manifest(extracted_root: PathLike, dest: PathLike,
-                   languages: Sequence[str] = tuple(VOICES)) -> Corpus:
-    """Decode each voice's prompts into ``dest/wav/<speaker>/`` and write
+                   languages: Sequence[str] = SPEAKER_LANGUAGES) -> Corpus:
+    """Decode each voice's prompts into ``dest/wav/<speaker>/`` (Spanish: ``allison_es/``) and write
     ``dest/manifest.csv`` (``path,speaker,sex``)."""
     sounds = pathlib.Path(extracted_root) / SOUNDS_DIR
     dest = pathlib.Path(dest)
@@ -105,7 +118,7 @@ def build_manifest(extracted_root: PathLike, dest: PathLike,
         if not voice_root.is_dir():
             raise InputError(f'{voice_root}: not found (not an extracted '
                              f'{voice.package(language)})')
-        found = [_decoded(path, voice_root, dest / 'wav' / voice.speaker)
+        found = [_decoded(path, voice_root, dest / 'wav' / voice.decoded_folder)
                  for path in prompts(voice_root)]
         if not found:
             raise InputError(f'{voice_root}: no speech prompts (*.g722)')
@@ -138,7 +151,7 @@ def add_manifests(dest: PathLike, corpus: Corpus, others: Sequence[PathLike]) ->
     return combined
 
 
-def fetch(dest: PathLike, languages: Sequence[str] = tuple(VOICES),
+def fetch(dest: PathLike, languages: Sequence[str] = SPEAKER_LANGUAGES,
           add: Sequence[PathLike] = ()) -> pathlib.Path:
     """Download and unpack each language's package into ``dest/extracted``, decode, write
     ``dest/manifest.csv`` (with the utterances of the ``add`` manifests); returns its path."""
@@ -188,7 +201,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     fetch_parser = commands.add_parser('fetch', help='download the prompts, write a manifest')
     fetch_parser.add_argument('dest', type=pathlib.Path)
     fetch_parser.add_argument('--languages', nargs='+', choices=tuple(VOICES),
-                              default=list(VOICES), help='which voices (default: all four)')
+                              default=list(SPEAKER_LANGUAGES),
+                              help='which voices (default: the four speakers; es is '
+                                   "Allison's Spanish, under her label)")
     fetch_parser.add_argument('--add', nargs='+', default=[], type=pathlib.Path,
                               metavar='MANIFEST',
                               help='manifests whose utterances join the Asterisk voices '
