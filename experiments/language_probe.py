@@ -22,9 +22,10 @@ import sys
 
 import chainer_vc  # noqa: F401  (the compatibility shims before chainer)
 import chainer
+import chainer.functions as F
 import numpy as np
 
-from chainer_vc import audio, feature_kinds, speaker_encoder
+from chainer_vc import audio, feature_kinds, speaker_encoder, split
 from chainer_vc.corpus.asterisk import decode_g722, prompts
 from chainer_vc.corpus.manifest import read_manifest
 from chainer_vc.judge import SpeakerJudge, centroids
@@ -35,24 +36,19 @@ HOP = 32
 
 
 def spanish_prompts(folder: pathlib.Path, limit: int, min_seconds: float = 1.0) -> list:
-    chosen = []
-    for path in prompts(folder):
-        samples = decode_g722(path)
-        if len(samples) >= min_seconds * SAMPLE_RATE:
-            chosen.append((path.relative_to(folder).as_posix(), samples))
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(chosen))[:limit]
-    return [chosen[i] for i in sorted(order)]
+    """Samples of ``limit`` prompts of at least ``min_seconds``, drawn with seed 0."""
+    long_enough = [samples for samples in map(decode_g722, prompts(folder))
+                   if len(samples) >= min_seconds * SAMPLE_RATE]
+    order = np.random.default_rng(0).permutation(len(long_enough))[:limit]
+    return [long_enough[i] for i in sorted(order)]
 
 
-def heldout_by_speaker(manifest: pathlib.Path, heldout: pathlib.Path, per_speaker: int) -> dict:
-    corpus = read_manifest(manifest)
-    keys = {line.split(',')[0] for line in heldout.read_text().splitlines()[1:]}
-    root = manifest.parent.parent
+def heldout_by_speaker(manifest: pathlib.Path, run: pathlib.Path, per_speaker: int) -> dict:
+    """``{speaker: paths}``: the first ``per_speaker`` of each speaker's held-out utterances."""
+    _, heldout = split.split_corpus(read_manifest(manifest), split.load_heldout(run))
     found = collections.defaultdict(list)
-    for utterance in corpus.utterances:
-        key = pathlib.Path(utterance.path).resolve().relative_to(root.resolve()).as_posix()
-        if key in keys and len(found[utterance.labels['speaker']]) < per_speaker:
+    for utterance in heldout.utterances:
+        if len(found[utterance.labels['speaker']]) < per_speaker:
             found[utterance.labels['speaker']].append(utterance.path)
     return dict(found)
 
@@ -75,9 +71,8 @@ def speaker_posteriors(run: str, snapshot: str, utterances: list) -> tuple:
         windows = np.stack([unit[s:s + frames] for s in starts])[:, None].astype(np.float32)
         with chainer.using_config('train', False), chainer.no_backprop_mode():
             _, logits, _ = dis(windows)
-        block = logits.array[:, offset:offset + len(group.classes)]
-        block = np.exp(block - block.max(axis=1, keepdims=True))
-        out.append((block / block.sum(axis=1, keepdims=True)).mean(axis=0))
+        block = logits[:, offset:offset + len(group.classes)]
+        out.append(F.softmax(block).array.mean(axis=0))
     return list(group.classes), np.stack(out)
 
 
@@ -98,11 +93,9 @@ def main(argv=None) -> int:
     parser.add_argument('--out', type=pathlib.Path, required=True)
     args = parser.parse_args(argv)
 
-    spanish = spanish_prompts(args.spanish, args.prompts)
-    spanish_audio = [s for _, s in spanish]
-    first_run = args.runs[0].split(':')[0]
-    heldout = heldout_by_speaker(args.manifest, pathlib.Path(first_run) / 'heldout.csv',
-                                 args.per_speaker)
+    spanish_audio = spanish_prompts(args.spanish, args.prompts)
+    first_run = pathlib.Path(args.runs[0].partition(':')[0])
+    heldout = heldout_by_speaker(args.manifest, first_run, args.per_speaker)
     english = [audio.load(p, SAMPLE_RATE)[0] for p in heldout['allison']]
 
     encoder = speaker_encoder.pretrained()
@@ -115,7 +108,7 @@ def main(argv=None) -> int:
     spanish_embeddings = encoder.embed_utterances(spanish_audio)
     similarity = judge.similarities(spanish_embeddings)
     report = {
-        'spanish_prompts': len(spanish),
+        'spanish_prompts': len(spanish_audio),
         'reference_utterances': collections.Counter(labels),
         'judge': {
             'identified_as': dict(collections.Counter(judge.identify(spanish_embeddings))

@@ -43,8 +43,8 @@ def main(argv=None):
     report = json.loads(args.report.read_text())
     seen = {pair_key(p) for p in json.loads(args.seen.read_text())['pairs']}
     pairs = report['pairs']
-    new = [n for n, p in enumerate(pairs) if (pair_key(p) in seen) == args.seen_only]
-    if not new:
+    chosen = [n for n, p in enumerate(pairs) if (pair_key(p) in seen) == args.seen_only]
+    if not chosen:
         raise SystemExit(f'{args.report}: no pair ' + ('in' if args.seen_only else 'outside')
                          + f' {args.seen}')
     sources = [p['source_speaker'] for p in pairs]
@@ -53,13 +53,13 @@ def main(argv=None):
              for u in read_manifest(args.manifest).utterances}
     threshold = report['judge1']['threshold']
     # evaluate.py's own scores, over the chosen pairs only (the others keyed None: left out).
-    everything = ['all' if n in new else None for n in range(len(pairs))]
-    kinds = [kind if n in new else None for n, kind in
+    everything = ['all' if n in chosen else None for n in range(len(pairs))]
+    kinds = [kind if n in chosen else None for n, kind in
              enumerate(evaluation.pairing_kinds(sources, targets, sexes))]
     same, cross = (kinds.count(kind) for kind in ('same-sex', 'cross-sex'))
-    heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in new]
+    heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in chosen]
     relation = 'also' if args.seen_only else 'not'
-    print(f'{len(new)} pairs of {args.report} {relation} in {args.seen} ({same} same-sex, '
+    print(f'{len(chosen)} pairs of {args.report} {relation} in {args.seen} ({same} same-sex, '
           f'{cross} cross-sex; {len(heard)} transcribed). Accepted / verified / margin.\n')
     print('| row | all | same-sex | cross-sex | words |\n|---|---|---|---|---|')
     for name in (n for n in ROWS if n in report['rows']):
