@@ -100,7 +100,7 @@ $(VOICES_MANIFEST): $(DEMO_MANIFEST) | install
 # the table has every row (floor, vocoder, F0 only, the baseline, the model, ceiling) and then
 # the seed-faithful model's committed row.
 demo: install $(DEMO_MANIFEST)
-	$(PY) -m chainer_vc.demo --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/converted
+	$(PY) -m chainer_vc.conversion.demo --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --out $(DEMO_OUT)/converted
 	$(PY) evaluate.py --model $(SHIPPED) --manifest $(DEMO_MANIFEST) --pairs $(DEMO_PAIRS) --out $(DEMO_OUT)/evaluation
 	@awk '/^\|/ {table = 1; print; next} table {exit}' $(DEMO_OUT)/evaluation/README.md
 	@awk '/^\| converted \|/ {sub(/^\| converted/, "| the seed-faithful model ($(SEED_MODEL), committed evaluation)"); print}' results/evaluation/shipped/README.md

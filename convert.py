@@ -8,7 +8,7 @@
 
 IN is a file (OUT is then a file) or a folder (OUT is then a folder; same names, as .wav).
 ``--baseline`` converts with no trained network at all: WORLD's F0 by the log-Gaussian
-transform, its envelope by one frequency warp and a mean shift (chainer_vc.baseline), with
+transform, its envelope by one frequency warp and a mean shift (chainer_vc.conversion.baseline), with
 the statistics of a world model (--model) or fitted on a corpus (--manifest).
 A label group left out is unlabelled (its flag 0), as in training. ``--list-targets`` prints
 the class names each group accepts. Bad input: one line on stderr, exit code 2, nothing written.
@@ -17,8 +17,11 @@ import argparse
 import sys
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2 before anything imports it)
-from chainer_vc import baseline, conversion
-from chainer_vc.errors import InputError
+from chainer_vc.conversion import batch
+from chainer_vc.conversion.converter import Converter, OVERLAP_FRAMES, WINDOW_FRAMES, check_window
+from chainer_vc.features import griffin_lim
+from chainer_vc.conversion import baseline
+from chainer_vc.common.errors import InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,20 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--snapshot', default=None,
                         help='iteration number or weights file (default: the newest)')
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id (negative: CPU)')
-    parser.add_argument('--phase', choices=conversion.PHASE_METHODS,
-                        default=conversion.PHASE_GRIFFIN_LIM,
+    parser.add_argument('--phase', choices=griffin_lim.PHASE_METHODS,
+                        default=griffin_lim.PHASE_GRIFFIN_LIM,
                         help='Griffin-Lim started from the source phase, or the source phase '
                              'as it is (default: %(default)s)')
-    parser.add_argument('--iterations', type=int, default=conversion.GRIFFIN_LIM_ITERATIONS,
+    parser.add_argument('--iterations', type=int, default=griffin_lim.GRIFFIN_LIM_ITERATIONS,
                         help='Griffin-Lim iterations (default: %(default)s)')
-    parser.add_argument('--high-band', choices=conversion.HIGH_BAND_CHOICES,
-                        default=conversion.HIGH_BAND_SOURCE,
+    parser.add_argument('--high-band', choices=griffin_lim.HIGH_BAND_CHOICES,
+                        default=griffin_lim.HIGH_BAND_SOURCE,
                         help="the band the model never sees (4-8 kHz): keep the source's, or "
                              'drop it (default: %(default)s)')
     parser.add_argument('--keep-floor', action='store_true',
                         help='keep the magnitude floor the [0, 1] mapping clips at (a steady '
                              'hiss in pauses) instead of subtracting it')
-    parser.add_argument('--window-frames', type=int, default=conversion.WINDOW_FRAMES,
+    parser.add_argument('--window-frames', type=int, default=WINDOW_FRAMES,
                         help='longer utterances go through the generator in cross-faded '
                              'windows of this many frames (default: %(default)s)')
     parser.add_argument('--motion-scale', type=float, default=1.0, metavar='S',
@@ -71,11 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_converter(args, options) -> conversion.Converter:
+def build_converter(args, options) -> Converter:
     source = {'speaker': args.source_speaker} if args.source_speaker else None
     if args.baseline:
         return baseline.from_arguments(args.model, args.manifest, source)
-    return conversion.Converter.from_run_directory(
+    return Converter.from_run_directory(
         args.model, args.snapshot, args.gpu, options=options,
         window_frames=args.window_frames, source=source, motion_scale=args.motion_scale)
 
@@ -90,21 +93,21 @@ def main(argv=None) -> int:
     if args.baseline and args.motion_scale != 1:
         parser.error("--motion-scale scales a model's G: --baseline has none")
     try:
-        options = conversion.ReconstructionOptions(
+        options = griffin_lim.ReconstructionOptions(
             phase=args.phase, iterations=args.iterations, high_band=args.high_band,
             subtract_floor=not args.keep_floor)
-        conversion.check_window(args.window_frames, conversion.OVERLAP_FRAMES)
+        check_window(args.window_frames, OVERLAP_FRAMES)
     except ValueError as error:
         parser.error(str(error))
     try:
         converter = build_converter(args, options)
         if args.list_targets:
-            print(conversion.describe_targets(converter))
+            print(batch.describe_targets(converter))
             return 0
-        target = conversion.parse_targets(args.target)
+        target = batch.parse_targets(args.target)
         converter.check_target(target)
-        jobs = conversion.plan(args.input, args.output, args.overwrite)
-        conversion.convert_files(converter, jobs, target, args.keep_rate, log=print)
+        jobs = batch.plan(args.input, args.output, args.overwrite)
+        batch.convert_files(converter, jobs, target, args.keep_rate, log=print)
     except InputError as error:
         print(f'convert.py: error: {error}', file=sys.stderr)
         return error.exit_code

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
-from chainer_vc import evaluation, evaluation_report
-from chainer_vc.errors import InputError
+from chainer_vc.judging import evaluation, report, selection
+from chainer_vc.common.errors import InputError
 
-DEFAULTS = evaluation.Limits()
+DEFAULTS = selection.Limits()
 
 
 def parse_args(argv=None):
@@ -55,7 +55,7 @@ def check(args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     command = shlex.join(['python', 'evaluate.py'] + list(sys.argv[1:] if argv is None else argv))
-    limits = evaluation.Limits(pairs=args.pairs, references=args.per_speaker,
+    limits = selection.Limits(pairs=args.pairs, references=args.per_speaker,
                                probes=args.per_speaker,
                                classifier_train=args.classifier_per_speaker,
                                examples=args.examples)
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         result = evaluation.run_evaluation(args.model, args.manifest, args.pairs,
                                            args.snapshot, args.gpu, limits, args.transcribe,
                                            args.motion_scale)
-        readme = evaluation_report.write(out, result, command, result.features)
+        readme = report.write(out, result, command, result.features)
     except InputError as error:
         print(f'error: {error}', file=sys.stderr)
         return error.exit_code

@@ -17,7 +17,7 @@ setup(
         'pyworld>=0.3.4',
         # G.722 decoder for the Asterisk voice prompts (chainer_vc.corpus.asterisk).
         'G722>=1.2',
-        # Offline US-English transcription: the content judge (chainer_vc.content).
+        # Offline US-English transcription: the content judge (chainer_vc.judging.content).
         'pocketsphinx>=5',
     ],
     extras_require={

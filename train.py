@@ -12,16 +12,16 @@ from chainer import training
 from chainer.training import extensions
 
 from chainer_vc import corpus as corpora
-from chainer_vc import distributed, evaluation_extension, feature_kinds, snapshots, world
-from chainer_vc.averaging import GeneratorAverage
-from chainer_vc import extensions as vc_extensions
-from chainer_vc.errors import InputError
-from chainer_vc.models import CONDITIONINGS, DIS_CONDITIONINGS, NORMS
-from chainer_vc.presets import PRESETS
-from chainer_vc.split import DEFAULT_FRACTION, training_split
-from chainer_vc.run_directory import (MODEL_JSON, ModelConfig, find_weights, load_weights,
-                                     weights_saver)
-from chainer_vc.updater import CONTENT_LOSSES, NonFiniteLossError, StarGANUpdater, TrainingConfig
+from chainer_vc.training import distributed, evaluation_extension, snapshots
+from chainer_vc.features import kinds, world
+from chainer_vc.training.averaging import GeneratorAverage
+from chainer_vc.training import extensions as vc_extensions
+from chainer_vc.common.errors import InputError
+from chainer_vc.networks.models import CONDITIONINGS, DIS_CONDITIONINGS, NORMS
+from chainer_vc.networks.presets import PRESETS
+from chainer_vc.corpus.split import DEFAULT_FRACTION, training_split
+from chainer_vc.networks.run_directory import MODEL_JSON, ModelConfig, find_weights, load_weights, weights_saver
+from chainer_vc.training.updater import CONTENT_LOSSES, NonFiniteLossError, StarGANUpdater, TrainingConfig
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / 'data' / 'fillets' / 'manifest.csv'
 DEFAULTS = TrainingConfig()
@@ -151,7 +151,7 @@ def add_options(parser):
                             'judges x as speech of the labels c, as StarGAN-VC2)')
     group.add_argument('--magnitude-floor', type=float,
                        help='floor of the [0, 1] value mapping (the seed: 1e-3 of |FFT|/1024)')
-    group.add_argument('--features', choices=feature_kinds.KINDS, default='spectrogram',
+    group.add_argument('--features', choices=kinds.KINDS, default='spectrogram',
                        help='what G converts: spectrogram (the seed: |FFT| bins 1..256) or world '
                             "(the WORLD vocoder's spectral envelope on 256 bins; F0 converted "
                             'outside G, aperiodicity kept)')
@@ -348,7 +348,7 @@ def training_data(config: ModelConfig, train_corpus, seed):
     config keeps its own) and the dataset of its examples."""
     paths = [u.path for u in train_corpus.utterances]
     codes = train_corpus.codes(config.labels)
-    kind = feature_kinds.build(config.features, config.labels)
+    kind = kinds.build(config.features, config.labels)
     config = dataclasses.replace(config, features=kind.fit(paths, codes, config.labels))
     return config, kind.dataset(paths, codes, config.labels, seed)
 

@@ -3,7 +3,7 @@
     python bench/content_judge_speed.py [--utterances 6] [--repeats 2]
         [--out results/benchmarks/content]
 
-Times PocketSphinx transcription (chainer_vc.content.transcribe: a fresh decoder per
+Times PocketSphinx transcription (chainer_vc.judging.content.transcribe: a fresh decoder per
 utterance, then the decoding) on English sentences of a few seconds synthesised with flite
 and the loading of the decoder on its own. Word agreement with the text
 spoken is a check that the speech was heard, not a measure of accuracy. Prints one JSON
@@ -24,7 +24,7 @@ import chainer_vc  # noqa: E402,F401  (patches chainer for numpy 2)
 import numpy as np  # noqa: E402
 import pocketsphinx  # noqa: E402
 
-from chainer_vc import content  # noqa: E402
+from chainer_vc.judging import content  # noqa: E402
 
 import machine  # noqa: E402
 from judge_speed import _best  # noqa: E402

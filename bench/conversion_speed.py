@@ -26,10 +26,13 @@ import chainer_vc  # noqa: E402,F401  (patches chainer for numpy 2)
 import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
-from chainer_vc import conversion, features  # noqa: E402
-from chainer_vc.labels import seed_schema  # noqa: E402
-from chainer_vc.presets import PRESETS  # noqa: E402
-from chainer_vc.run_directory import ModelConfig  # noqa: E402
+from chainer_vc.conversion.converter import Converter, WINDOW_FRAMES
+from chainer_vc.features import framing
+from chainer_vc.features import griffin_lim
+from chainer_vc.features import spectrogram  # noqa: E402
+from chainer_vc.common.labels import seed_schema  # noqa: E402
+from chainer_vc.networks.presets import PRESETS  # noqa: E402
+from chainer_vc.networks.run_directory import ModelConfig  # noqa: E402
 
 SECONDS = 10.0
 PRESET = 'cfcefd21'
@@ -67,29 +70,29 @@ def _timed(function, repeats: int) -> tuple:
 
 
 def measure_conversion_speed(seconds: float = SECONDS, preset: str = PRESET, gpu: int = -1,
-                             iterations: int = conversion.GRIFFIN_LIM_ITERATIONS,
+                             iterations: int = griffin_lim.GRIFFIN_LIM_ITERATIONS,
                              repeats: int = REPEATS) -> dict:
     """Time Converter.convert on ``seconds`` of audio: whole pass, windowed pass, Griffin-Lim."""
     chosen = PRESETS[preset]
     config = ModelConfig(chosen, chosen.spectrogram_config(), seed_schema())
     generator = config.build_generator()
-    options = conversion.ReconstructionOptions(iterations=iterations)
+    options = griffin_lim.ReconstructionOptions(iterations=iterations)
     samples = speech_like(seconds, config.features.sample_rate)
     target = {group.name: group.classes[0] for group in config.labels.groups}
-    n_frames = conversion.padding(len(samples), config.features)[2]
-    whole = conversion.Converter(generator, config, device=gpu, options=options,
-                                 window_frames=max(conversion.WINDOW_FRAMES, n_frames))
-    windowed = conversion.Converter(generator, config, device=gpu, options=options,
+    n_frames = framing.padding(len(samples), config.features)[2]
+    whole = Converter(generator, config, device=gpu, options=options,
+                                 window_frames=max(WINDOW_FRAMES, n_frames))
+    windowed = Converter(generator, config, device=gpu, options=options,
                                     window_frames=BENCH_WINDOW_FRAMES,
                                     overlap_frames=BENCH_OVERLAP_FRAMES)
-    spectrum = whole.device.send(features.stft(
-        np.pad(samples, conversion.padding(len(samples), config.features)[:2]),
+    spectrum = whole.device.send(spectrogram.stft(
+        np.pad(samples, framing.padding(len(samples), config.features)[:2]),
         config.features))
     magnitude = whole.device.xp.abs(spectrum)
     results = {}
     for name, run in (('whole', lambda: whole.convert(samples, target)),
                       ('windowed', lambda: windowed.convert(samples, target)),
-                      ('griffin_lim', lambda: _synchronize(conversion.griffin_lim(
+                      ('griffin_lim', lambda: _synchronize(griffin_lim.griffin_lim(
                           magnitude, config.features, spectrum, iterations)))):
         wall, peak = _timed(run, repeats)
         results[name] = {'wall_s': round(wall, 3), 'real_time_factor': round(wall / seconds, 3),
@@ -115,7 +118,7 @@ def main(argv=None) -> None:
     parser.add_argument('--preset', default=PRESET, choices=sorted(PRESETS),
                         help='network sizes (the seed is cfcefd21)')
     parser.add_argument('--gpu', type=int, default=-1, help='GPU id (negative: CPU)')
-    parser.add_argument('--iterations', type=int, default=conversion.GRIFFIN_LIM_ITERATIONS,
+    parser.add_argument('--iterations', type=int, default=griffin_lim.GRIFFIN_LIM_ITERATIONS,
                         help='Griffin-Lim iterations')
     parser.add_argument('--repeats', type=int, default=REPEATS,
                         help='timed runs after one warm-up; the best is reported')

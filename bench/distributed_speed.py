@@ -37,11 +37,11 @@ sys.path.insert(0, str(REPO))
 import chainer_vc  # noqa: E402,F401  (patches chainer for numpy 2)
 import numpy as np  # noqa: E402
 
-from chainer_vc import audio  # noqa: E402
-from chainer_vc.presets import PRESETS  # noqa: E402
-from chainer_vc.run_directory import ModelConfig  # noqa: E402
-from chainer_vc.labels import LabelSchema  # noqa: E402
-from chainer_vc.updater import TrainingConfig  # noqa: E402
+from chainer_vc.common import audio  # noqa: E402
+from chainer_vc.networks.presets import PRESETS  # noqa: E402
+from chainer_vc.networks.run_directory import ModelConfig  # noqa: E402
+from chainer_vc.common.labels import LabelSchema  # noqa: E402
+from chainer_vc.training.updater import TrainingConfig  # noqa: E402
 
 import machine  # noqa: E402
 from conversion_speed import speech_like  # noqa: E402

@@ -21,12 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import chainer_vc  # noqa: E402,F401  (patches chainer for numpy 2)
 import numpy as np  # noqa: E402
 
-from chainer_vc import evaluation, speaker_encoder  # noqa: E402
-from chainer_vc.conversion import Converter  # noqa: E402
-from chainer_vc.judge import LabelJudge  # noqa: E402
-from chainer_vc.presets import PRESETS  # noqa: E402
-from chainer_vc.run_directory import ModelConfig  # noqa: E402
-from chainer_vc.labels import LabelSchema  # noqa: E402
+from chainer_vc.judging import scoring, speaker_encoder  # noqa: E402
+from chainer_vc.conversion.converter import Converter  # noqa: E402
+from chainer_vc.judging.judge import LabelJudge  # noqa: E402
+from chainer_vc.networks.presets import PRESETS  # noqa: E402
+from chainer_vc.networks.run_directory import ModelConfig  # noqa: E402
+from chainer_vc.common.labels import LabelSchema  # noqa: E402
 
 import machine  # noqa: E402
 from conversion_speed import speech_like  # noqa: E402
@@ -56,7 +56,7 @@ def measure(utterances: int = UTTERANCES, seconds: float = SECONDS,
     preset = PRESETS['tiny']
     schema = LabelSchema.from_rows(['speaker'], [{'speaker': 'a'}, {'speaker': 'b'}])
     config = ModelConfig(preset, preset.spectrogram_config(), schema)
-    vocoder = evaluation.VocoderOnly.like(Converter(config.build_generator(), config))
+    vocoder = scoring.VocoderOnly.like(Converter(config.build_generator(), config))
     embedded = encoder.embed_utterances(batch)
     labels = [{'speaker': 'ab'[i % 2]} for i in range(utterances)]
     timings = {

@@ -24,7 +24,7 @@ from pathlib import Path
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
 import chainer
 
-from chainer_vc.presets import PRESETS
+from chainer_vc.networks.presets import PRESETS
 
 import flops
 import step_speed
@@ -71,7 +71,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help='check losses and accuracy once per iteration, on the device '
                              '(chainer.config.vc_eager_checks = False)')
     parser.add_argument('--gpu-kernels', action='store_true',
-                        help="on a GPU, chainer_vc.gpu_kernels' convolutions "
+                        help="on a GPU, chainer_vc.networks.gpu_kernels' convolutions "
                              '(chainer.config.vc_fast_gpu = True; off by default)')
     parser.add_argument('--json', action='store_true', help='print one JSON object')
     parser.add_argument('--peak-size', type=int, default=4096,

@@ -1,6 +1,6 @@
 """How fast one training iteration runs, and how much memory it takes, on random data.
 
-The iteration is the library's own: :class:`chainer_vc.updater.StarGANUpdater` (5 D updates,
+The iteration is the library's own: :class:`chainer_vc.training.updater.StarGANUpdater` (5 D updates,
 then 1 G update) with RMSprop, on random spectrograms and random labels of the seed's sizes
 (1479 generator inputs, 1476 classes), so no corpus is needed. Peak memory is the process's
 host RSS high-water mark (VmHWM) on CPU, the CuPy memory pool's high-water mark on GPU: run
@@ -19,10 +19,10 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
 import chainer
 import numpy as np
 
-from chainer_vc.labels import LabelSchema, seed_schema
-from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import ModelConfig
-from chainer_vc.updater import StarGANUpdater, TrainingConfig
+from chainer_vc.common.labels import LabelSchema, seed_schema
+from chainer_vc.networks.presets import PRESETS
+from chainer_vc.networks.run_directory import ModelConfig
+from chainer_vc.training.updater import StarGANUpdater, TrainingConfig
 
 import flops
 import machine

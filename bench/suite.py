@@ -19,7 +19,7 @@ import flops
 import machine
 import memory_search
 import step_speed
-from chainer_vc.presets import PRESETS
+from chainer_vc.networks.presets import PRESETS
 
 RUN_SCRIPT = Path(__file__).resolve().parent / 'run.py'
 # The log's training times for 1000 epochs (SPEC.md, "The result to reproduce").

@@ -25,11 +25,13 @@ import chainer_vc  # noqa: E402,F401  (patches chainer for numpy 2)
 import chainer  # noqa: E402
 import numpy as np  # noqa: E402
 
-from chainer_vc import baseline, conversion, world  # noqa: E402
-from chainer_vc.files import write_text_atomic  # noqa: E402
-from chainer_vc.labels import LabelGroup, LabelSchema  # noqa: E402
-from chainer_vc.presets import PRESETS  # noqa: E402
-from chainer_vc.run_directory import ModelConfig  # noqa: E402
+from chainer_vc.conversion.converter import Converter
+from chainer_vc.conversion import baseline
+from chainer_vc.features import world  # noqa: E402
+from chainer_vc.common.files import write_text_atomic  # noqa: E402
+from chainer_vc.common.labels import LabelGroup, LabelSchema  # noqa: E402
+from chainer_vc.networks.presets import PRESETS  # noqa: E402
+from chainer_vc.networks.run_directory import ModelConfig  # noqa: E402
 from conversion_speed import speech_like  # noqa: E402
 from judge_speed import _best  # noqa: E402
 
@@ -58,7 +60,7 @@ def measure(seconds: float, f0_method: str = 'dio') -> dict:
         analysis.f0, analysis.log_envelope, analysis.aperiodicity, config.features))
     for preset in ('tiny', 'cfcefd21'):
         preset_config = dataclasses.replace(config, preset=PRESETS[preset])
-        converter = conversion.Converter(preset_config.build_generator(), preset_config)
+        converter = Converter(preset_config.build_generator(), preset_config)
         unit = converter.kind.encode(samples).unit
         codes = converter.target_codes({'speaker': 'b'})
         stages[f'generator_{preset}'] = best_of(lambda: converter.generate(unit, codes))

@@ -1,5 +1,5 @@
 """How much a conversion changes how its source's bands move in time (the dynamics distance
-of :mod:`chainer_vc.dynamics`, on whole utterances), for the model and for the baseline, per
+of :mod:`chainer_vc.features.dynamics`, on whole utterances), for the model and for the baseline, per
 target: one English speaker's held-out utterances converted to every other speaker.
 
     python experiments/band_motion.py --model results/voices_skips_l1 \
@@ -12,14 +12,15 @@ and the mean over the targets. F0 only leaves the envelope as it is (0).
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
-from chainer_vc import conversion, evaluation
-from chainer_vc.conversion import load_utterance
-from chainer_vc.dynamics import utterance_distance
+from chainer_vc.common import devices
+from chainer_vc.judging import evaluation, selection
+from chainer_vc.conversion.batch import load_utterance
+from chainer_vc.features.dynamics import utterance_distance
 from identity_content import held_out_of, held_out_parser, model_converter
 
 
 def model_unit(converter, encoded, codes) -> np.ndarray:
-    return conversion.to_cpu(converter.generate(encoded.unit, codes))
+    return devices.to_cpu(converter.generate(encoded.unit, codes))
 
 
 def baseline_unit(baseline, encoded, codes) -> np.ndarray:
@@ -39,7 +40,7 @@ def main(argv=None):
     targets = [t for t in converter.config.labels.group('speaker').classes if t != args.speaker]
     rows = {name: {} for name in paths}
     for target in targets:
-        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
+        codes = converter.target_codes(selection.speaker_labels(corpus.utterances, target))
         for name, (path, unit_of) in paths.items():
             rows[name][target] = np.mean([utterance_distance(unit_of(path, e, codes), e.unit)
                                           for e in encoded])

@@ -17,11 +17,14 @@ from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 
-from chainer_vc import baseline, evaluation, world
-from chainer_vc.conversion import Converter
+from chainer_vc.conversion import baseline
+from chainer_vc.judging import evaluation, scoring
+from chainer_vc.judging.selection import Limits
+from chainer_vc.features import world
+from chainer_vc.conversion.converter import Converter
 from chainer_vc.corpus import Corpus
-from chainer_vc.files import write_text_atomic
-from chainer_vc.run_directory import load_generator
+from chainer_vc.common.files import write_text_atomic
+from chainer_vc.networks.run_directory import load_generator
 
 
 def main(argv=None):
@@ -31,7 +34,7 @@ def main(argv=None):
     parser.add_argument('--pairs', type=int, default=32)
     parser.add_argument('--out', type=Path, required=True)
     args = parser.parse_args(argv)
-    limits = evaluation.Limits(pairs=args.pairs, sensitivity_sources=0, examples=0)
+    limits = Limits(pairs=args.pairs, sensitivity_sources=0, examples=0)
     generator, config = load_generator(args.run)
     converter = Converter(generator, config, str(args.run))
     corpus, selection, recordings, judges = evaluation.prepare(converter, args.run,
@@ -68,14 +71,14 @@ def main(argv=None):
         seconds = (time.perf_counter() - started) / len(result.report['pairs'])
         row = result.report['rows']['converted']
         line = (f"| {name} | {row['target_accepted']:.0%} | "
-                f"{evaluation.worse_direction(row):.0%} | {row['similarity_margin']:+.3f} | "
+                f"{scoring.worse_direction(row):.0%} | {row['similarity_margin']:+.3f} | "
                 f"{row['verified']:.0%} | {seconds:.2f} |")
         print(line, flush=True)
         lines.append(line)
     for name in ('source_vocoded', 'target_vocoded'):
         row = result.report['rows'][name]
         lines.append(f"| {evaluation.ROW_TITLES[name]} | {row['target_accepted']:.0%} | "
-                     f"{evaluation.worse_direction(row):.0%} | "
+                     f"{scoring.worse_direction(row):.0%} | "
                      f"{row['similarity_margin']:+.3f} | {row['verified']:.0%} | |")
     command = shlex.join(['python', 'experiments/baseline_variants.py']
                          + list(sys.argv[1:] if argv is None else argv))

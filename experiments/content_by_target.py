@@ -20,7 +20,7 @@ from pathlib import Path
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
-from chainer_vc import evaluation
+from chainer_vc.judging import evaluation
 from identity_content import (held_out_of, held_out_parser, model_converter, references,
                               target_words)
 

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chainer_vc import audio, content, world
+from chainer_vc.common import audio
+from chainer_vc.judging import content
+from chainer_vc.features import world
 from chainer_vc.corpus import read_manifest
 from chainer_vc.corpus.asterisk import known_words
-from chainer_vc.files import write_text_atomic
+from chainer_vc.common.files import write_text_atomic
 
 RATE = 16000
 

@@ -30,11 +30,12 @@ import chainer
 import chainer.functions as F
 import numpy as np
 
-from chainer_vc import evaluation, feature_kinds
-from chainer_vc.conversion import Converter
-from chainer_vc.models import Generator
-from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import ModelConfig
+from chainer_vc.judging import evaluation, selection
+from chainer_vc.features import kinds
+from chainer_vc.conversion.converter import Converter
+from chainer_vc.networks.models import Generator
+from chainer_vc.networks.presets import PRESETS
+from chainer_vc.networks.run_directory import ModelConfig
 # Run as a script from experiments/, whose folder is then on the import path.
 from identity_content import held_out_of, identity_words, references
 
@@ -72,7 +73,7 @@ def train_autoencoder(gen, dataset, iterations: int, batchsize: int, seed: int) 
 def judge_identity(converter, found, corpus, speaker, spread) -> dict:
     """Word agreement of the identity conversion, next to the vocoder path's, and G's
     reconstruction error (RMS, in standard deviations of the envelope)."""
-    own = converter.target_codes(evaluation.speaker_labels(corpus.utterances, speaker))
+    own = converter.target_codes(selection.speaker_labels(corpus.utterances, speaker))
     errors = []
     for source, _, _ in found:
         unit = converter.kind.encode(source).unit
@@ -88,7 +89,7 @@ class SpeakerCapacity:
     """The speaker judge of evaluate.py, built once, on the identity conversion of its probes."""
 
     def __init__(self, model: Path, manifest: Path, config: ModelConfig):
-        limits = evaluation.Limits(sensitivity_sources=0, examples=0)
+        limits = selection.Limits(sensitivity_sources=0, examples=0)
         self.corpus, self.selection, self.recordings, self.judges = evaluation.prepare(
             Converter(None, config), model, manifest, limits)
         self.speakers = [u.labels['speaker'] for u in self.selection.probes]
@@ -110,7 +111,7 @@ class SpeakerCapacity:
     def judge(self, converter) -> dict:
         outputs = []
         for probe, speaker in zip(self.selection.probes, self.speakers):
-            own = converter.target_codes(evaluation.speaker_labels(self.corpus.utterances,
+            own = converter.target_codes(selection.speaker_labels(self.corpus.utterances,
                                                                    speaker))
             outputs.append(converter.convert_codes(self.recordings[probe.path], own))
         return {'identity': self.scores(self.judges.encoder.embed_utterances(outputs)),
@@ -135,7 +136,7 @@ def main(argv=None):
     # The training windows, read only when some variant is trained here.
     dataset = None
     if any(variant != TRAINED for variant in args.variants):
-        kind = feature_kinds.build(config.features, config.labels)
+        kind = kinds.build(config.features, config.labels)
         dataset = kind.dataset([u.path for u in train.utterances], train.codes(config.labels),
                                config.labels, seed=args.seed)
     if args.judge == 'words':

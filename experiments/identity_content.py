@@ -12,10 +12,11 @@ from pathlib import Path
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import numpy as np
 
-from chainer_vc import content, evaluation
-from chainer_vc.conversion import Converter, load_utterance
+from chainer_vc.judging import content, scoring, selection
+from chainer_vc.conversion.converter import Converter
+from chainer_vc.conversion.batch import load_utterance
 from chainer_vc.corpus import read_manifest
-from chainer_vc.split import load_heldout, split_corpus
+from chainer_vc.corpus.split import load_heldout, split_corpus
 
 
 def held_out_parser(description: str, utterances: int) -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def held_out_of(model, manifest, labels, speaker, count) -> tuple:
 def references(converter, utterances) -> list:
     """Per utterance: its samples, its transcript, and the vocoder path's word agreement with
     that transcript (the same for every model of the converter's features)."""
-    vocoder = evaluation.VocoderOnly.like(converter)
+    vocoder = scoring.VocoderOnly.like(converter)
     rate = converter.features.sample_rate
     found = []
     for utterance in utterances:
@@ -66,7 +67,7 @@ def target_words(converter, found, corpus, targets) -> dict:
     rate = converter.features.sample_rate
     words = {}
     for target in targets:
-        codes = converter.target_codes(evaluation.speaker_labels(corpus.utterances, target))
+        codes = converter.target_codes(selection.speaker_labels(corpus.utterances, target))
         words[target] = [
             content.agreement(content.transcribe(converter.convert_codes(source, codes), rate),
                               said)['word'] for source, said, _ in found]

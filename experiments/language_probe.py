@@ -25,11 +25,14 @@ import chainer
 import chainer.functions as F
 import numpy as np
 
-from chainer_vc import audio, feature_kinds, speaker_encoder, split
+from chainer_vc.common import audio
+from chainer_vc.features import kinds
+from chainer_vc.judging import speaker_encoder
+from chainer_vc.corpus import split
 from chainer_vc.corpus.asterisk import decode_g722, prompts
 from chainer_vc.corpus.manifest import read_manifest
-from chainer_vc.judge import SpeakerJudge, centroids
-from chainer_vc.run_directory import ModelConfig, find_weights, load_weights
+from chainer_vc.judging.judge import SpeakerJudge, centroids
+from chainer_vc.networks.run_directory import ModelConfig, find_weights, load_weights
 
 SAMPLE_RATE = 16000
 HOP = 32
@@ -58,7 +61,7 @@ def speaker_posteriors(run: str, snapshot: str, utterances: list) -> tuple:
     config = ModelConfig.load(run)
     dis = config.build_discriminator()
     load_weights(find_weights(run, snapshot, 'dis'), dis, config.features)
-    kind = feature_kinds.build(config.features, config.labels)
+    kind = kinds.build(config.features, config.labels)
     group = config.labels.group('speaker')
     offset = config.labels.offsets[config.labels.names.index('speaker')]
     frames = config.features.frames

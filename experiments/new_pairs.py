@@ -16,7 +16,7 @@ from pathlib import Path
 
 import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 
-from chainer_vc import content, evaluation
+from chainer_vc.judging import content, scoring
 from chainer_vc.corpus import read_manifest
 
 ROWS = ('source_vocoded', 'f0_only', 'shift', 'spread', 'baseline', 'converted',
@@ -55,7 +55,7 @@ def main(argv=None):
     # evaluate.py's own scores, over the chosen pairs only (the others keyed None: left out).
     everything = ['all' if n in chosen else None for n in range(len(pairs))]
     kinds = [kind if n in chosen else None for n, kind in
-             enumerate(evaluation.pairing_kinds(sources, targets, sexes))]
+             enumerate(scoring.pairing_kinds(sources, targets, sexes))]
     same, cross = (kinds.count(kind) for kind in ('same-sex', 'cross-sex'))
     heard = [p for p in report.get('transcripts', {}).get('pairs', []) if p['pair'] in chosen]
     relation = 'also' if args.seen_only else 'not'
@@ -68,8 +68,8 @@ def main(argv=None):
         if heard and name in heard[0]:
             agreement = content.mean_agreement((p[name], p['source']) for p in heard)
             words = f"{agreement['word']:.0%}"
-        groups = {**evaluation.grouped_scores(row, everything, targets, threshold),
-                  **evaluation.grouped_scores(row, kinds, targets, threshold)}
+        groups = {**scoring.grouped_scores(row, everything, targets, threshold),
+                  **scoring.grouped_scores(row, kinds, targets, threshold)}
         print(f'| {name} | ' + ' | '.join(cell(groups[key]) for key in
                                           ('all', 'same-sex', 'cross-sex')) + f' | {words} |')
 

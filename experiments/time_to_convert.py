@@ -18,10 +18,11 @@ import chainer_vc  # noqa: F401  (patches chainer for numpy 2; must come first)
 import matplotlib
 import numpy as np
 
-from chainer_vc import evaluation
-from chainer_vc.conversion import Converter
-from chainer_vc.files import write_text_atomic
-from chainer_vc.run_directory import list_weights, load_generator
+from chainer_vc.judging import evaluation, scoring
+from chainer_vc.judging.selection import Limits
+from chainer_vc.conversion.converter import Converter
+from chainer_vc.common.files import write_text_atomic
+from chainer_vc.networks.run_directory import list_weights, load_generator
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -41,7 +42,7 @@ def wall_time(iteration: int, times: dict) -> float:
 
 def summary(row: dict) -> dict:
     return {'target_accepted': row['target_accepted'],
-            'worse_direction': evaluation.worse_direction(row),
+            'worse_direction': scoring.worse_direction(row),
             'similarity_margin': row['similarity_margin'], 'verified': row['verified'],
             'directions': row['directions']}
 
@@ -57,7 +58,7 @@ def main(argv=None):
                              '--gen-average, instead of their average')
     parser.add_argument('--out', type=Path, required=True)
     args = parser.parse_args(argv)
-    limits = evaluation.Limits(pairs=args.pairs, sensitivity_sources=0, examples=0)
+    limits = Limits(pairs=args.pairs, sensitivity_sources=0, examples=0)
     weights = list_weights(args.run, 'gen_raw' if args.raw else 'gen')
     iterations = sorted(args.iterations or weights)
     generator, config = load_generator(args.run, str(weights[iterations[0]]))

@@ -18,7 +18,7 @@ import train  # noqa: E402  (imports chainer_vc first)
 import chainer  # noqa: E402
 from chainer.training import extension  # noqa: E402
 
-from chainer_vc import distributed  # noqa: E402
+from chainer_vc.training import distributed  # noqa: E402
 
 WATCHED_KEY = 'dis/loss_gp'
 

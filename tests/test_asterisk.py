@@ -8,7 +8,7 @@ import pytest
 import soundfile
 
 from chainer_vc.corpus import asterisk, debian, read_manifest, write_manifest
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 from conftest import fake_debian_tools
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import audio
-from chainer_vc.errors import InputError
-from chainer_vc.files import atomic_path
+from chainer_vc.common import audio
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import atomic_path
 from conftest import voice
 
 
@@ -85,7 +85,7 @@ def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
 def test_atomic_writes_get_ordinary_permissions(tmp_path):
     import os
     import stat
-    from chainer_vc.files import write_text_atomic
+    from chainer_vc.common.files import write_text_atomic
     mask = os.umask(0o022)
     try:
         write_text_atomic(tmp_path / 'x.json', '{}')

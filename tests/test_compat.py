@@ -11,8 +11,8 @@ import chainer.links as L
 import numpy as np
 import pytest
 
-from chainer_vc import compat
-from chainer_vc.updater import gradient_penalty
+from chainer_vc.common import compat
+from chainer_vc.training.updater import gradient_penalty
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,9 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from chainer_vc import content
-from chainer_vc.audio import resample
-from chainer_vc.errors import InputError
+from chainer_vc.judging import content
+from chainer_vc.common.audio import resample
+from chainer_vc.common.errors import InputError
 
 DIGITS = 'one two three four five'
 # (text, flite voice, rate given to the judge): three voices, so no threshold is one voice's

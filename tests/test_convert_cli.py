@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import conversion
-from chainer_vc.run_directory import MODEL_JSON, ModelConfig
+from chainer_vc.common import audio
+from chainer_vc.networks.run_directory import MODEL_JSON, ModelConfig
 from conftest import TRAINED_ITERATIONS
 from test_conversion import CONFIG, SAMPLE_RATE, speech_like, write_wav
 
@@ -48,9 +48,9 @@ def test_converts_a_file_to_two_targets(run_directory, source, tmp_path):
         samples, rate = _read(tmp_path / f'{name}.wav')
         assert rate == SAMPLE_RATE and samples.shape[1] == 1
         assert abs(len(samples) - len(speech_like())) <= CONFIG.hop
-        assert np.all(np.isfinite(samples)) and conversion.rms(samples[:, 0]) > 0.01
+        assert np.all(np.isfinite(samples)) and audio.rms(samples[:, 0]) > 0.01
         outputs.append(samples[:, 0])
-    assert conversion.rms(outputs[0] - outputs[1]) > 0.05 * conversion.rms(outputs[0])
+    assert audio.rms(outputs[0] - outputs[1]) > 0.05 * audio.rms(outputs[0])
 
 
 def test_converts_a_folder_with_options(run_directory, tmp_path):

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc.corpus import (READERS, Corpus, Utterance, from_commonvoice, from_folders,
-                               from_librispeech, from_vctk, read_manifest, write_manifest)
+from chainer_vc.corpus import READERS, Corpus, Utterance, from_commonvoice, from_folders, from_librispeech, from_vctk, read_manifest, write_manifest
 from chainer_vc.corpus import fillets
-from chainer_vc.errors import InputError
-from chainer_vc.labels import LabelGroup, LabelSchema
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.labels import LabelGroup, LabelSchema
 
 from conftest import fake_debian_tools
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainer_vc import snapshots
-from chainer_vc.errors import InputError
+from chainer_vc.training import snapshots
+from chainer_vc.common.errors import InputError
 from conftest import TRAINED_ITERATIONS
 from test_conversion import speech_like, write_wav
 

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import audio
+from chainer_vc.common import audio
 from chainer_vc.corpus import read_manifest
-from chainer_vc.dataset import SpectrogramDataset
-from chainer_vc.errors import InputError
-from chainer_vc.features import SpectrogramConfig
+from chainer_vc.features.dataset import SpectrogramDataset
+from chainer_vc.common.errors import InputError
+from chainer_vc.features.spectrogram import SpectrogramConfig
 from conftest import voice, write_voice
 
 

@@ -1,6 +1,6 @@
 import soundfile
 
-from chainer_vc import demo
+from chainer_vc.conversion import demo
 
 
 def test_demo_converts_each_picked_utterance_to_every_other_speaker(tiny_run, tmp_path, capsys):
@@ -27,7 +27,7 @@ def test_demo_with_a_manifest_of_unknown_speakers_is_exit_2(tiny_run, tmp_path, 
 
 def test_demo_takes_the_models_held_out_utterances(tiny_run, tmp_path):
     from chainer_vc.corpus import read_manifest
-    from chainer_vc.split import corpus_root, save_heldout
+    from chainer_vc.corpus.split import corpus_root, save_heldout
     manifest = tiny_run.parent / 'corpus' / 'manifest.csv'
     corpus = read_manifest(manifest)
     last = {u.labels['speaker']: u for u in corpus.utterances}  # each speaker's last file

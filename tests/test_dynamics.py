@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from chainer import gradient_check
 
-from chainer_vc.dynamics import dynamics_distance, scale_motion, utterance_distance
+from chainer_vc.features.dynamics import dynamics_distance, scale_motion, utterance_distance
 
 
 def _band_motion_by_hand(x, band):

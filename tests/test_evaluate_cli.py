@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 import evaluate
-from chainer_vc import evaluation
+from chainer_vc.judging import evaluation
+from chainer_vc.judging.selection import Limits, select_utterances
 from chainer_vc.corpus import read_manifest
-from chainer_vc.split import save_heldout, corpus_root
+from chainer_vc.corpus.split import save_heldout, corpus_root
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = 3
@@ -229,8 +230,8 @@ def test_judges_use_the_held_out_list_and_train_judge_2_outside_it(tiny_run, tmp
         by_speaker.setdefault(utterance.labels['speaker'], []).append(utterance)
     heldout = [u for us in by_speaker.values() for u in us[:2]]
     save_heldout(run, heldout, corpus_root(corpus.utterances))
-    limits = evaluation.Limits(references=1, probes=1)
-    selection = evaluation.select_utterances(corpus, run, limits, 'm.csv')
+    limits = Limits(references=1, probes=1)
+    selection = select_utterances(corpus, run, limits, 'm.csv')
     assert 'held-out list' in selection.description
     held = {u.path for u in heldout}
     assert {u.path for u in selection.references + selection.probes} <= held
@@ -244,7 +245,7 @@ def test_too_few_held_out_utterances_fall_back_to_the_whole_manifest(tiny_run, t
     run = tmp_path / 'run'
     run.mkdir()
     save_heldout(run, corpus.utterances[:1], corpus_root(corpus.utterances))
-    selection = evaluation.select_utterances(corpus, run, evaluation.Limits(), 'm.csv')
+    selection = select_utterances(corpus, run, Limits(), 'm.csv')
     assert 'too few for 2 speakers' in selection.description
     assert len(selection.probes) == 3 and len(selection.references) == 3
 

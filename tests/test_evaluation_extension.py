@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from chainer_vc.evaluation_extension import EVAL_KEYS
+from chainer_vc.training.evaluation_extension import EVAL_KEYS
 from conftest import TRAINED_SPEAKERS, make_corpus
 
 REPO = Path(__file__).resolve().parents[1]

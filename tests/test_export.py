@@ -8,9 +8,9 @@ import chainer
 import numpy as np
 import pytest
 
-from chainer_vc import export
-from chainer_vc.errors import InputError
-from chainer_vc.run_directory import load_generator
+from chainer_vc.conversion import export
+from chainer_vc.common.errors import InputError
+from chainer_vc.networks.run_directory import load_generator
 from conftest import TRAINED_ITERATIONS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def test_refusals_are_one_line_exit_2_and_change_nothing(tiny_run, tmp_path, pro
         source.mkdir()
         (source / 'model.json').write_bytes((tiny_run / 'model.json').read_bytes())
     before = sorted(p.name for p in out.iterdir()) if out.exists() else None
-    result = subprocess.run([sys.executable, '-m', 'chainer_vc.export', str(source), str(out)],
+    result = subprocess.run([sys.executable, '-m', 'chainer_vc.conversion.export', str(source), str(out)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.count('\n') == 1 and result.stderr.startswith('error: ')

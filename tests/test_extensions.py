@@ -7,7 +7,7 @@ import pytest
 from chainer import serializers
 from chainer.training.extensions import PlotReport as ChainerPlotReport
 
-from chainer_vc import extensions
+from chainer_vc.training import extensions
 
 OLD_KEYS = ['dis/loss_cls']
 NEW_KEYS = ['dis/loss_cls', 'dis/loss_cls_fake']

@@ -4,8 +4,8 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
-from chainer_vc.labels import seed_schema
-from chainer_vc.models import Generator, tap_masks
+from chainer_vc.common.labels import seed_schema
+from chainer_vc.networks.models import Generator, tap_masks
 from test_updater import make_updater
 
 
@@ -201,11 +201,11 @@ def test_one_update_matches(network):
 
 @pytest.fixture
 def gpu_kernels_on_numpy(monkeypatch):
-    """chainer_vc.gpu_kernels with numpy in CuPy's place and Chainer's CPU im2col/col2im in
+    """chainer_vc.networks.gpu_kernels with numpy in CuPy's place and Chainer's CPU im2col/col2im in
     place of their GPU twins (same layouts): the GPU kernels' arithmetic, checked anywhere."""
     from chainer.backends import cuda
     from chainer.utils import conv
-    from chainer_vc import gpu_kernels
+    from chainer_vc.networks import gpu_kernels
     monkeypatch.setattr(cuda, 'cupy', np, raising=False)
     monkeypatch.setattr(conv, 'im2col_gpu', conv.im2col_cpu)
     monkeypatch.setattr(conv, 'col2im_gpu', conv.col2im_cpu)

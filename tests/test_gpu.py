@@ -9,8 +9,8 @@ import pytest
 import soundfile
 
 import test_train
-from chainer_vc import conversion
-from chainer_vc.updater import NonFiniteLossError, TrainingConfig
+from chainer_vc.common import audio
+from chainer_vc.training.updater import NonFiniteLossError, TrainingConfig
 from test_convert_cli import convert
 from test_conversion import speech_like, write_wav
 from test_fast_paths import CONVOLUTIONS, _assert_close, _second_order, _value
@@ -179,6 +179,6 @@ def test_convert_py_on_gpu_matches_the_cpu(tiny_run, tmp_path):
         assert result.returncode == 0, result.stderr
         outputs[name], _ = soundfile.read(str(tmp_path / f'{name}.wav'), dtype='float64')
     assert outputs['cpu'].shape == outputs['gpu'].shape
-    assert conversion.rms(outputs['cpu']) > 0.01
-    difference = conversion.rms(outputs['gpu'] - outputs['cpu'])
-    assert difference < 1e-2 * conversion.rms(outputs['cpu'])
+    assert audio.rms(outputs['cpu']) > 0.01
+    difference = audio.rms(outputs['gpu'] - outputs['cpu'])
+    assert difference < 1e-2 * audio.rms(outputs['cpu'])

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
-                              label_sensitivity, verification_trials)
+from chainer_vc.judging.judge import LabelJudge, SpeakerJudge, centroids, equal_error_rate, label_sensitivity, verification_trials
 
 
 def _unit(rows):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from chainer_vc.errors import InputError
-from chainer_vc.labels import LabelGroup, LabelSchema, drop_groups, seed_schema
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.labels import LabelGroup, LabelSchema, drop_groups, seed_schema
 
 
 @pytest.fixture

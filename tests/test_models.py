@@ -4,9 +4,9 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
-from chainer_vc.labels import seed_schema
-from chainer_vc.models import Discriminator, Generator
-from chainer_vc.presets import PRESETS
+from chainer_vc.common.labels import seed_schema
+from chainer_vc.networks.models import Discriminator, Generator
+from chainer_vc.networks.presets import PRESETS
 
 SCHEMA = seed_schema()
 

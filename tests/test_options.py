@@ -7,11 +7,10 @@ from chainer import gradient_check
 import numpy as np
 import pytest
 
-from chainer_vc.averaging import GeneratorAverage
-from chainer_vc.models import (LOGIT_MARGIN, ConditionalInstanceNormalization, Generator,
-                               instance_normalization, logit)
-from chainer_vc.run_directory import ModelConfig, find_weights
-from chainer_vc.updater import TrainingConfig
+from chainer_vc.training.averaging import GeneratorAverage
+from chainer_vc.networks.models import LOGIT_MARGIN, ConditionalInstanceNormalization, Generator, instance_normalization, logit
+from chainer_vc.networks.run_directory import ModelConfig, find_weights
+from chainer_vc.training.updater import TrainingConfig
 
 from test_train import FAST, train
 

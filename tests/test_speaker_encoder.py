@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chainer_vc import speaker_encoder, torch_checkpoint
-from chainer_vc.errors import InputError
+from chainer_vc.judging import speaker_encoder, torch_checkpoint
+from chainer_vc.common.errors import InputError
 
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
 sys.path.insert(0, str(FIXTURES))

@@ -4,9 +4,8 @@ import shutil
 import pytest
 
 from chainer_vc.corpus import read_manifest
-from chainer_vc.errors import InputError
-from chainer_vc.split import (HELDOUT_CSV, choose_heldout, corpus_root, load_heldout,
-                              training_split, utterance_key)
+from chainer_vc.common.errors import InputError
+from chainer_vc.corpus.split import HELDOUT_CSV, choose_heldout, corpus_root, load_heldout, training_split, utterance_key
 
 from conftest import make_corpus
 

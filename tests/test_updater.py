@@ -3,13 +3,11 @@ import chainer.functions as F
 import numpy as np
 import pytest
 
-from chainer_vc.dynamics import dynamics_distance
-from chainer_vc.labels import LabelGroup, LabelSchema, seed_schema
-from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import ModelConfig
-from chainer_vc.updater import (NonFiniteLossError, StarGANUpdater, TrainingConfig,
-                                classification_accuracy, classification_loss, deferred_accuracy,
-                                gradient_penalty, wasserstein_distance)
+from chainer_vc.features.dynamics import dynamics_distance
+from chainer_vc.common.labels import LabelGroup, LabelSchema, seed_schema
+from chainer_vc.networks.presets import PRESETS
+from chainer_vc.networks.run_directory import ModelConfig
+from chainer_vc.training.updater import NonFiniteLossError, StarGANUpdater, TrainingConfig, classification_accuracy, classification_loss, deferred_accuracy, gradient_penalty, wasserstein_distance
 
 SMALL = LabelSchema((LabelGroup('speaker', ('a', 'b', 'c')), LabelGroup('sex', ('f', 'm'))))
 
@@ -257,7 +255,7 @@ def test_seed_preset_runs_a_full_iteration_with_the_seed_label_sizes():
 def test_projection_critic_adds_the_label_embedding_inner_product():
     """D(x, c)'s adversarial map = the unconditional map + <embed(c), feature> per position,
     checked by hand, with numerically checked gradients to x and to the embedding."""
-    from chainer_vc.models import Discriminator
+    from chainer_vc.networks.models import Discriminator
     rng = np.random.default_rng(1)
     schema = SMALL
     dis = Discriminator(schema.class_size, 64, PRESETS['tiny'].dis_channels,

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from chainer_vc import world
-from chainer_vc.errors import InputError
-from chainer_vc.labels import LabelGroup, LabelSchema
+from chainer_vc.features import world
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.labels import LabelGroup, LabelSchema
 from conftest import formant_voice
 
 CONFIG = world.WorldConfig()

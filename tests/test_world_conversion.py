@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from chainer_vc import audio, baseline, errors, feature_kinds, world
-from chainer_vc.conversion import Converter
+from chainer_vc.common import audio, errors
+from chainer_vc.conversion import baseline
+from chainer_vc.features import kinds, world
+from chainer_vc.conversion.converter import Converter
 from chainer_vc.corpus import read_manifest
-from chainer_vc.errors import InputError, InputWarning
-from chainer_vc.run_directory import ModelConfig, load_generator
+from chainer_vc.common.errors import InputError, InputWarning
+from chainer_vc.networks.run_directory import ModelConfig, load_generator
 from conftest import FORMANT_SPEAKERS, REPO, WORLD_ITERATIONS, formant_voice, make_formant_corpus
 
 
@@ -51,7 +53,7 @@ def test_world_dataset_windows_are_the_seed_shape(world_run, tmp_path):
     config = ModelConfig.load(world_run)
     manifest = make_formant_corpus(tmp_path / 'c', files_per_speaker=1, seconds=0.5)
     corpus = read_manifest(manifest, config.labels)
-    kind = feature_kinds.build(config.features, config.labels)
+    kind = kinds.build(config.features, config.labels)
     dataset = kind.dataset([u.path for u in corpus.utterances], corpus.codes(config.labels),
                            config.labels, seed=0)
     x, labels, target = dataset.get_example(0)
@@ -247,7 +249,7 @@ def test_utterance_normalisation_makes_an_unchanged_g_the_spread_baseline(tmp_pa
     manifest = make_formant_corpus(tmp_path / 'corpus', files_per_speaker=2)
     config = baseline.from_corpus(manifest).config
     features = dataclasses.replace(config.features, normalisation='utterance')
-    kind = feature_kinds.build(features, config.labels)
+    kind = kinds.build(features, config.labels)
     source = formant_voice(1.5, 110.0, 1.0, seed=7)
     encoded = kind.encode(source)
     analysis, frames = encoded.state.analysis, encoded.state.frames
@@ -270,7 +272,7 @@ def test_utterance_normalisation_makes_an_unchanged_g_the_spread_baseline(tmp_pa
         features.to_log_envelope(unit, kind.target_scale(encoded.state.scale, codes))[:, inside],
         spread.convert_envelope(analysis, codes)[:, inside], atol=1e-3)
     # The corpus normalisation (the default) is one scale for every utterance.
-    assert feature_kinds.build(config.features, config.labels).encode(source).state.scale is None
+    assert kinds.build(config.features, config.labels).encode(source).state.scale is None
 
 
 def test_train_cli_records_the_envelope_normalisation(tmp_path):

@@ -9,10 +9,11 @@ import numpy as np
 import scipy.signal
 import soundfile
 
-from chainer_vc.errors import InputError
-from chainer_vc.files import atomic_path
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import atomic_path
 
 SAMPLE_RATE = 16000
+_EPSILON = 1e-8
 
 
 def resample(samples: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:
@@ -59,3 +60,16 @@ def peak_normalize(samples: np.ndarray) -> np.ndarray:
     """Scale into [-1, 1] so that the largest magnitude is 1 (silence stays silence)."""
     peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     return samples / peak if peak > 0 else samples
+
+
+def rms(samples: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0
+
+
+def restore_loudness(samples: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """Scale to the source's RMS; never past full scale (the WAV would clip)."""
+    gain = rms(source) / max(rms(samples), _EPSILON)
+    peak = float(np.max(np.abs(samples))) * gain
+    if peak > 1:
+        gain /= peak
+    return (samples * gain).astype(np.float32)

@@ -117,7 +117,7 @@ def get_distribution(name: str) -> types.SimpleNamespace:
 def pkg_resources_standin() -> types.ModuleType:
     """What Chainer's environment check uses of ``pkg_resources``, and nothing else."""
     module = types.ModuleType('pkg_resources')
-    module.__doc__ = 'chainer_vc.compat: a stand-in for the duration of `import chainer`'
+    module.__doc__ = 'chainer_vc.common.compat: a stand-in for the duration of `import chainer`'
     for name in ('require', 'get_distribution', 'DistributionNotFound', 'VersionConflict'):
         setattr(module, name, globals()[name])
     return module

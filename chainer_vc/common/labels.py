@@ -17,7 +17,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 UNLABELLED = -1
 

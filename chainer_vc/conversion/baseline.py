@@ -9,13 +9,13 @@ The learned models have this to beat. Per conversion:
   remaining difference of the means added to every frame (``shift``);
 - aperiodicity: the source's.
 
-The statistics are a world feature config's (:func:`chainer_vc.world.fit_statistics`): a
+The statistics are a world feature config's (:func:`chainer_vc.features.world.fit_statistics`): a
 trained world model's own, or fitted on any corpus by :func:`fit_model_config`.
 
 ``mode='f0'`` converts F0 alone (the envelope is left as it is): a row of every table,
 to show how much of a conversion the pitch alone makes. ``mode='shift'`` converts F0 and
 adds the difference of the mean envelopes to every frame, with no warp: the voice's colour
-changed while how the envelope moves in time (:mod:`chainer_vc.dynamics`) is the source's.
+changed while how the envelope moves in time (:mod:`chainer_vc.features.dynamics`) is the source's.
 ``mode='spread'`` also scales each bin's deviation from its mean by the target's spread over
 the source's (std over voiced frames): a bin moves as much as the target's does, in the same
 way as the source's.
@@ -27,13 +27,14 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from chainer_vc import audio, world
-from chainer_vc.conversion import Converter
-from chainer_vc.errors import InputError
-from chainer_vc.feature_kinds import WorldKind
+from chainer_vc.common import audio
+from chainer_vc.features import world
+from chainer_vc.conversion.converter import Converter
+from chainer_vc.common.errors import InputError
+from chainer_vc.features.kinds import WorldKind
 from chainer_vc.corpus import read_manifest
-from chainer_vc.presets import PRESETS
-from chainer_vc.run_directory import ModelConfig
+from chainer_vc.networks.presets import PRESETS
+from chainer_vc.networks.run_directory import ModelConfig
 
 MODES = ('warp', 'f0', 'shift', 'spread')
 # Warp factors tried: 0.5x to 2x in steps of about 0.6 %.
@@ -168,7 +169,7 @@ def from_corpus(manifest, name: str = 'baseline', source=None) -> BaselineConver
     corpus = read_manifest(manifest)
     schema = corpus.schema()
     config = ModelConfig(PRESETS['cfcefd21'], world.WorldConfig(), schema,
-                         {'note': 'no networks: statistics for chainer_vc.baseline'})
+                         {'note': 'no networks: statistics for chainer_vc.conversion.baseline'})
     config = fit_model_config(config, [u.path for u in corpus.utterances],
                               corpus.codes(schema))
     return BaselineConverter(config, name, source=source)

@@ -1,6 +1,6 @@
 """The demo's conversion step: a few utterances of each speaker to every other speaker.
 
-    python -m chainer_vc.demo --model results/shipped --manifest data/fillets/manifest.csv
+    python -m chainer_vc.conversion.demo --model results/shipped --manifest data/fillets/manifest.csv
 
 Utterances come from the model's held-out list (``heldout.csv``: speech it never trained on)
 where it has one, else from the start of the manifest.
@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import chainer_vc  # noqa: F401  (patches chainer for numpy 2)
-from chainer_vc import conversion
+from chainer_vc.conversion import batch
+from chainer_vc.conversion.converter import Converter
 from chainer_vc.corpus import read_manifest
-from chainer_vc.errors import InputError
-from chainer_vc.split import corpus_root, load_heldout, utterance_key
+from chainer_vc.common.errors import InputError
+from chainer_vc.corpus.split import corpus_root, load_heldout, utterance_key
 
 
 def pick_utterances(corpus, per_speaker: int, heldout: frozenset = frozenset()) -> list:
@@ -36,7 +36,7 @@ def pick_utterances(corpus, per_speaker: int, heldout: frozenset = frozenset()) 
 def convert_examples(model: Path, manifest: Path, out: Path, per_speaker: int = 2,
                      gpu: int = -1) -> list:
     """Writes ``out/<source speaker>_<stem>_to_<target speaker>.wav``; returns the paths."""
-    converter = conversion.Converter.from_run_directory(model, gpu=gpu)
+    converter = Converter.from_run_directory(model, gpu=gpu)
     corpus = read_manifest(manifest, converter.config.labels)
     written = []
     for utterance in pick_utterances(corpus, per_speaker, frozenset(load_heldout(model))):
@@ -45,7 +45,7 @@ def convert_examples(model: Path, manifest: Path, out: Path, per_speaker: int = 
             if target == source:
                 continue
             output = out / f'{source}_{utterance.path.stem}_to_{target}.wav'
-            written.append(conversion.convert_file(
+            written.append(batch.convert_file(
                 converter, utterance.path, output, {'speaker': target}))
     return written
 

@@ -1,7 +1,7 @@
 """A trained model made small enough to ship: its run directory's description and its
 newest (or chosen) weights, floating-point arrays stored as float16.
 
-    python -m chainer_vc.export RUN OUT [--snapshot N] [--with-dis]
+    python -m chainer_vc.conversion.export RUN OUT [--snapshot N] [--with-dis]
 
 OUT is a run directory like any other: ``convert.py --model OUT``, ``evaluate.py --model
 OUT`` and ``demo`` load it (the weights are cast back to float32 as they load). It holds
@@ -21,10 +21,10 @@ from typing import List, Optional, Union
 
 import numpy as np
 
-from chainer_vc.errors import InputError
-from chainer_vc.files import atomic_path
-from chainer_vc.run_directory import MODEL_JSON, ModelConfig, find_weights
-from chainer_vc.split import HELDOUT_CSV
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import atomic_path
+from chainer_vc.networks.run_directory import MODEL_JSON, ModelConfig, find_weights
+from chainer_vc.corpus.split import HELDOUT_CSV
 
 COPIED = (MODEL_JSON, HELDOUT_CSV, 'log')
 

@@ -29,10 +29,10 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from chainer_vc import audio
+from chainer_vc.common import audio
 from chainer_vc.corpus import debian
 from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance, read_manifest, write_manifest
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 SOUNDS_DIR = pathlib.Path('usr/share/asterisk/sounds')
 SAMPLE_RATE = 16000

@@ -13,7 +13,7 @@ import numpy as np
 import soundfile
 
 from chainer_vc.corpus.manifest import Corpus, PathLike, read_manifest
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 UPDATE_HINT = 'the package list may be stale or empty: run `sudo apt-get update` first'
 # Adult speaking F0 clusters around 100-140 Hz (men) and 180-240 Hz (women): a median above
@@ -69,7 +69,7 @@ def f0_range(paths, sample_rate: int = 16000) -> tuple:
     """(10th percentile, median) of F0 in Hz over the voiced frames of the files (WORLD's
     dio + stonemask); NaN where nothing is voiced."""
     import pyworld
-    from chainer_vc import audio
+    from chainer_vc.common import audio
     voiced = [np.zeros(0)]
     for path in paths:
         samples, _ = audio.load(path, sample_rate)

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 from chainer_vc.corpus import debian
 from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance, write_manifest
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 PACKAGE = 'fillets-ng-data-cs'
 LANGUAGES = ('cs', 'nl')

@@ -15,9 +15,9 @@ from typing import Iterable, Optional, Union
 
 import numpy as np
 
-from chainer_vc.errors import InputError
-from chainer_vc.files import atomic_path
-from chainer_vc.labels import LabelSchema
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import atomic_path
+from chainer_vc.common.labels import LabelSchema
 
 PathLike = Union[str, os.PathLike]
 REQUIRED_COLUMNS = ('path', 'speaker')

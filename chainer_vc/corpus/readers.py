@@ -6,7 +6,7 @@ import pathlib
 from typing import Iterable, Optional
 
 from chainer_vc.corpus.manifest import Corpus, PathLike, Utterance
-from chainer_vc.errors import InputError
+from chainer_vc.common.errors import InputError
 
 AUDIO_SUFFIXES = ('.wav', '.flac', '.ogg')
 _SEXES = {'f': 'female', 'female': 'female', 'female_feminine': 'female',

@@ -16,8 +16,8 @@ from pathlib import Path, PurePath
 from typing import Iterable, Sequence, Union
 
 from chainer_vc.corpus.manifest import Corpus, Utterance
-from chainer_vc.errors import InputError
-from chainer_vc.files import write_text_atomic
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import write_text_atomic
 
 HELDOUT_CSV = 'heldout.csv'
 # The seed trained on its whole corpus; holding out 10 % per speaker is ours, so that

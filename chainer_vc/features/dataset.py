@@ -7,10 +7,11 @@ from typing import Callable, Optional, Sequence
 import chainer
 import numpy as np
 
-from chainer_vc import audio, features
-from chainer_vc.errors import InputError
-from chainer_vc.features import SpectrogramConfig
-from chainer_vc.labels import LabelSchema
+from chainer_vc.common import audio
+from chainer_vc.features import spectrogram
+from chainer_vc.common.errors import InputError
+from chainer_vc.features.spectrogram import SpectrogramConfig
+from chainer_vc.common.labels import LabelSchema
 
 # A file whose peak is below -80 dBFS holds nothing to learn from.
 SILENT_FILE_PEAK = 1e-4
@@ -82,8 +83,8 @@ class SpectrogramDataset(chainer.dataset.DatasetMixin):
         return audio.peak_normalize(best)
 
     def get_example(self, i: int):
-        spectrogram = features.analyze(self.segment(i), self.config.sample_rate, self.config)
-        return spectrogram[None], self._inputs[i], self._targets[i]
+        analysed = spectrogram.analyze(self.segment(i), self.config.sample_rate, self.config)
+        return analysed[None], self._inputs[i], self._targets[i]
 
 
 def _load_usable(path, sample_rate: int, warn) -> Optional[np.ndarray]:

@@ -1,9 +1,9 @@
 """Feature kinds: what G sees, and how it becomes sound again. One object per kind.
 
 - ``spectrogram`` (the seed's, the default): |FFT| bins 1..256 in [0, 1]; sound by
-  Griffin-Lim from the source's phase (:mod:`chainer_vc.features`, :mod:`.conversion`).
+  Griffin-Lim from the source's phase (:mod:`.spectrogram`, :mod:`.griffin_lim`).
 - ``world``: the WORLD vocoder's spectral envelope on 256 bins; F0 converted outside G
-  by the log-Gaussian transform; the source's aperiodicity (:mod:`chainer_vc.world`).
+  by the log-Gaussian transform; the source's aperiodicity (:mod:`chainer_vc.features.world`).
 
 Everything that turns audio into G's tensor or back (training data, conversion, the
 judges' vocoder row, training samples) asks :func:`build` for the kind of its model's
@@ -18,10 +18,15 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from chainer_vc import audio, conversion, dataset as datasets, features, world
-from chainer_vc.errors import InputError, InputWarning
-from chainer_vc.features import SpectrogramConfig
-from chainer_vc.world import WorldConfig
+from chainer_vc.common import audio
+from chainer_vc.common import devices
+from chainer_vc.features import framing
+from chainer_vc.features import griffin_lim
+from chainer_vc.common import audio
+from chainer_vc.features import dataset as datasets, spectrogram, world
+from chainer_vc.common.errors import InputError, InputWarning
+from chainer_vc.features.spectrogram import SpectrogramConfig
+from chainer_vc.features.world import WorldConfig
 
 KINDS = ('spectrogram', world.KIND)
 FeatureConfig = Union[SpectrogramConfig, WorldConfig]
@@ -47,9 +52,9 @@ class SpectrogramKind:
     """The seed's features; conversion as :mod:`chainer_vc.conversion` describes it."""
 
     def __init__(self, config: SpectrogramConfig,
-                 options: 'conversion.ReconstructionOptions' = None, device=None):
+                 options: 'griffin_lim.ReconstructionOptions' = None, device=None):
         self.config = config
-        self.options = options or conversion.ReconstructionOptions()
+        self.options = options or griffin_lim.ReconstructionOptions()
         self.device = device
 
     def fit(self, paths: Sequence, codes: np.ndarray, schema, warn=_warn) -> SpectrogramConfig:
@@ -65,7 +70,7 @@ class SpectrogramKind:
         return self.config
 
     def check(self, samples: np.ndarray) -> None:
-        conversion.check_utterance(samples, self.config)
+        framing.check_utterance(samples, self.config)
 
     def check_target(self, codes) -> None:
         """Every class of the schema can be converted to: nothing to check."""
@@ -73,11 +78,11 @@ class SpectrogramKind:
     def encode(self, samples: np.ndarray) -> Encoded:
         config = self.config
         self.check(samples)
-        left, right, _ = conversion.padding(len(samples), config)
+        left, right, _ = framing.padding(len(samples), config)
         # The seed peak-normalises each 17152-sample segment; a whole utterance, once.
         padded = np.pad(audio.peak_normalize(samples), (left, right))
-        spectrum = features.stft(padded, config)
-        unit = features.to_unit(np.abs(features.band(spectrum, config)), config)
+        spectrum = spectrogram.stft(padded, config)
+        unit = spectrogram.to_unit(np.abs(spectrogram.band(spectrum, config)), config)
         return Encoded(unit, (spectrum, left, samples))
 
     def decode(self, unit: np.ndarray, encoded: Encoded, target_codes=None,
@@ -85,18 +90,18 @@ class SpectrogramKind:
         spectrum, left, samples = encoded.state
         if self.device is not None:
             spectrum = self.device.send(spectrum)
-        waveform = conversion.reconstruct(unit, spectrum, self.config, self.options)
-        return conversion.restore_loudness(
-            conversion.to_cpu(waveform)[left:left + len(samples)], samples)
+        waveform = griffin_lim.reconstruct(unit, spectrum, self.config, self.options)
+        return audio.restore_loudness(
+            devices.to_cpu(waveform)[left:left + len(samples)], samples)
 
     def window_sample(self, segment: np.ndarray) -> Tuple[np.ndarray, Callable]:
         """A training window's unit, and ``to_audio(unit, target_codes)`` for samples/."""
-        spectrum = features.stft(segment, self.config)
-        unit = features.to_unit(np.abs(features.band(spectrum, self.config)), self.config)
-        options = conversion.ReconstructionOptions(phase=conversion.PHASE_SOURCE)
+        spectrum = spectrogram.stft(segment, self.config)
+        unit = spectrogram.to_unit(np.abs(spectrogram.band(spectrum, self.config)), self.config)
+        options = griffin_lim.ReconstructionOptions(phase=griffin_lim.PHASE_SOURCE)
 
         def to_audio(patch, target_codes=None):
-            return conversion.to_cpu(conversion.reconstruct(patch, spectrum, self.config,
+            return devices.to_cpu(griffin_lim.reconstruct(patch, spectrum, self.config,
                                                             options))
         return unit, to_audio
 
@@ -204,13 +209,13 @@ class WorldKind:
         return SpectrogramConfig(sample_rate=self.config.sample_rate)
 
     def check(self, samples: np.ndarray) -> None:
-        conversion.check_utterance(samples, self.config)
+        framing.check_utterance(samples, self.config)
 
     def encode(self, samples: np.ndarray) -> Encoded:
         self.check(samples)
         analysis = world.analyze(audio.peak_normalize(samples), self.config)
         frames = len(analysis.f0)
-        multiple = conversion.FRAME_MULTIPLE
+        multiple = framing.FRAME_MULTIPLE
         padded = -(-frames // multiple) * multiple
         scale = self.source_scale(analysis)
         unit = self.config.to_unit(analysis.log_envelope, scale)
@@ -234,7 +239,7 @@ class WorldKind:
                             state.analysis.speech_frames)
         waveform = world.synthesize(f0, log_envelope, state.analysis.aperiodicity, self.config)
         waveform = np.pad(waveform, (0, max(0, len(state.samples) - len(waveform))))
-        return conversion.restore_loudness(waveform[:len(state.samples)], state.samples)
+        return audio.restore_loudness(waveform[:len(state.samples)], state.samples)
 
     def target_f0(self, f0: np.ndarray, target_codes, source_codes=None,
                   speech: Optional[np.ndarray] = None) -> np.ndarray:

@@ -138,5 +138,20 @@ def analyze(samples: np.ndarray, sample_rate: int,
     if sample_rate != config.sample_rate:
         raise ValueError(
             f'samples are at {sample_rate} Hz, the config expects {config.sample_rate} Hz '
-            '(chainer_vc.audio.load resamples)')
+            '(chainer_vc.common.audio.load resamples)')
     return to_unit(np.abs(band(stft(samples, config), config)), config)
+
+
+def log_spectral_distance(reference: np.ndarray, estimate: np.ndarray,
+                          config: SpectrogramConfig) -> float:
+    """Mean over frames of the RMS over the model's bins of the dB difference of magnitudes.
+
+    Both magnitudes are clipped at the config's floor first: below it the features hold
+    nothing, so differences there cannot count. Signals are compared over the shorter length.
+    """
+    length = min(len(reference), len(estimate))
+    spectra = [np.abs(band(stft(np.asarray(x)[:length], config), config))
+               for x in (reference, estimate)]
+    reference_db, estimate_db = (20 * np.log10(np.maximum(m, config.magnitude_floor))
+                                 for m in spectra)
+    return float(np.mean(np.sqrt(np.mean((reference_db - estimate_db) ** 2, axis=-1))))

@@ -29,8 +29,8 @@ from typing import Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from chainer_vc.errors import InputError
-from chainer_vc.files import NPZ_DAMAGE_ERRORS, atomic_path, error_summary
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import NPZ_DAMAGE_ERRORS, atomic_path, error_summary
 
 KIND = 'world'
 F0_METHODS = ('dio', 'harvest')

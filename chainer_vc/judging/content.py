@@ -21,8 +21,8 @@ from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
 import numpy as np
 import soundfile
 
-from chainer_vc.audio import resample
-from chainer_vc.errors import InputError
+from chainer_vc.common.audio import resample
+from chainer_vc.common.errors import InputError
 
 SAMPLE_RATE = 16000  # the acoustic model's rate
 # Decoder settings on top of the wheel's default model (hmm, lm, dict). FATAL keeps the

@@ -23,28 +23,32 @@ tells converted speech apart. Rows of every table (each over the same pairs):
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
-from chainer_vc import baseline, content, conversion, speaker_encoder
-from chainer_vc.conversion import Converter
+from chainer_vc.common import devices
+from chainer_vc.common.errors import InputError, warnings_about
+from chainer_vc.conversion import baseline
+from chainer_vc.conversion.converter import Converter
 from chainer_vc.corpus import Corpus, Utterance, read_manifest
 from chainer_vc.corpus.asterisk import known_words
-from chainer_vc.errors import InputError, warnings_about
-from chainer_vc.features import SpectrogramConfig
-from chainer_vc.judge import (LabelJudge, SpeakerJudge, centroids, equal_error_rate,
-                              label_sensitivity, verification_trials)
-from chainer_vc.run_directory import find_weights
-from chainer_vc.split import corpus_root, load_heldout, split_corpus, utterance_key
+from chainer_vc.features import spectrogram
+from chainer_vc.features.spectrogram import SpectrogramConfig
+from chainer_vc.judging import content
+from chainer_vc.judging.judge import label_sensitivity
+from chainer_vc.judging.scoring import (Judges, VocoderOnly, build_judges, confusion,
+                                        per_direction, per_pairing, score_row, speakers_of)
+from chainer_vc.judging.selection import (Limits, Selection, choose_pairs, load_audio,
+                                          select_utterances, speaker_labels)
+from chainer_vc.networks.run_directory import find_weights
 
 PathLike = Union[str, Path]
 ROWS = ('source', 'source_vocoded', 'f0_only', 'shift', 'spread', 'baseline', 'converted',
         'target_vocoded', 'target')
-# Rows converted by signal processing with no training (chainer_vc.baseline), not by G.
+# Rows converted by signal processing with no training (chainer_vc.conversion.baseline), not by G.
 BASELINE_ROWS = ('f0_only', 'shift', 'spread', 'baseline')
 # Rows whose transcripts the content judge compares with the source's own transcript.
 TRANSCRIBED_ROWS = ('source_vocoded', 'f0_only', 'shift', 'spread', 'baseline',
@@ -60,267 +64,6 @@ ROW_TITLES = {
     'target_vocoded': 'real target speech through the vocoder path (ceiling)',
     'target': 'real target speech, unprocessed',
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """How much of a corpus the judges use (per speaker, except ``pairs``)."""
-    pairs: int = 40
-    references: int = 16
-    probes: int = 16
-    classifier_train: int = 32
-    sensitivity_sources: int = 8
-    examples: int = 4
-    seed: int = 0
-
-
-class VocoderOnly(Converter):
-    """The conversion path with the Generator left out: what the vocoder alone does."""
-
-    def generate(self, unit, codes):
-        xp = self.device.xp
-        return xp.asarray(unit, dtype=xp.float32)
-
-    @classmethod
-    def like(cls, converter: Converter) -> 'VocoderOnly':
-        return cls(converter.generator, converter.config, converter.name,
-                   device=str(converter.device), options=converter.options,
-                   window_frames=converter.window_frames,
-                   overlap_frames=converter.overlap_frames)
-
-
-# ------------------------------------------------------------------------ utterances
-
-@dataclasses.dataclass
-class Selection:
-    """The utterances each judge uses, and where they came from."""
-    references: List[Utterance]
-    probes: List[Utterance]
-    classifier_train: List[Utterance]
-    description: str
-
-
-def _ranked(utterances: Sequence[Utterance], root: Path) -> list:
-    def rank(u):
-        return hashlib.sha1(utterance_key(u, root).encode('utf-8')).hexdigest()
-    return sorted(utterances, key=rank)
-
-
-def _by_speaker(utterances: Sequence[Utterance]) -> Dict[str, list]:
-    grouped = {}
-    for utterance in utterances:
-        grouped.setdefault(utterance.labels.get('speaker'), []).append(utterance)
-    grouped.pop(None, None)
-    return dict(sorted(grouped.items()))
-
-
-def _references_and_probes(pool: Sequence[Utterance], root: Path, limits: Limits) -> tuple:
-    """Each speaker's utterances alternately to references and probes (in hash order);
-    speakers with fewer than 2 utterances are left out."""
-    references, probes = [], []
-    for utterances in _by_speaker(pool).values():
-        if len(utterances) >= 2:
-            ranked = _ranked(utterances, root)
-            references += ranked[0::2][:limits.references]
-            probes += ranked[1::2][:limits.probes]
-    return references, probes
-
-
-def select_utterances(corpus: Corpus, run_dir: PathLike, limits: Limits = Limits(),
-                      name: str = 'manifest') -> Selection:
-    """References and probes from the run's held-out utterances (else the whole corpus),
-    and real utterances outside the probes to train judge 2 on."""
-    root = corpus_root(corpus.utterances)
-    train, heldout = split_corpus(corpus, load_heldout(run_dir))
-    references, probes = _references_and_probes(heldout.utterances, root, limits)
-    if len(_by_speaker(probes)) >= 2:
-        description = (f'{len(heldout.utterances)} utterances of the held-out list '
-                       f'({Path(run_dir).name}/heldout.csv) found in {name}: speech the model '
-                       'never trained on')
-    else:
-        references, probes = _references_and_probes(corpus.utterances, root, limits)
-        reason = (f'the run\'s {len(heldout.utterances)} held-out utterances in {name} are too '
-                  'few for 2 speakers' if heldout.utterances
-                  else f'no held-out utterances of the run in {name}')
-        description = (f'{reason}: all its {len(corpus.utterances)} utterances, which the model '
-                       'may have trained on')
-    if len(_by_speaker(probes)) < 2:
-        counts = ', '.join(f'{speaker} {len(us)}'
-                           for speaker, us in list(_by_speaker(corpus.utterances).items())[:6])
-        raise InputError(f'{name}: judging needs at least 2 speakers with 2 utterances or more '
-                         f'each (utterances per speaker: {counts or "none"})')
-    probe_set = {id(u) for u in probes}
-    candidates = train.utterances if heldout.utterances else references
-    classifier_train = []
-    for utterances in _by_speaker([u for u in candidates if id(u) not in probe_set]).values():
-        classifier_train += _ranked(utterances, root)[:limits.classifier_train]
-    return Selection(references, probes, classifier_train, description)
-
-
-def choose_pairs(probes: Sequence[Utterance], speakers: Sequence[str], n: int,
-                 seed: int = 0) -> list:
-    """``[(probe index, target speaker)]``: every probe to every other speaker; where there
-    are more than ``n``, as many from each direction (source -> target speaker) as ``n``
-    allows, each direction's drawn at random (fixed seed)."""
-    pairs = [(i, target) for i, u in enumerate(probes) for target in speakers
-             if target != u.labels['speaker']]
-    if len(pairs) <= n:
-        return pairs
-    by_direction = {}
-    for i, target in pairs:
-        by_direction.setdefault((probes[i].labels['speaker'], target), []).append((i, target))
-    rng = np.random.default_rng(seed)
-    queues = [[members[k] for k in rng.permutation(len(members))]
-              for _, members in sorted(by_direction.items())]
-    chosen = []
-    while len(chosen) < n:
-        for queue in queues:
-            if queue and len(chosen) < n:
-                chosen.append(queue.pop(0))
-    order = {pair: k for k, pair in enumerate(pairs)}
-    return sorted(chosen, key=order.__getitem__)
-
-
-# --------------------------------------------------------------------------- the judges
-
-@dataclasses.dataclass
-class Judges:
-    """Both judges, fitted on real speech; built once per corpus, used on any Generator.
-    ``probes`` and ``probes_vocoded``: embeddings of the real probes, raw and vocoded."""
-    encoder: speaker_encoder.SpeakerEncoder
-    speaker: SpeakerJudge
-    labels: LabelJudge
-    calibration: dict
-    probes: np.ndarray
-    probes_vocoded: np.ndarray
-
-
-def _vocoded(vocoder: VocoderOnly, samples: Sequence[np.ndarray]) -> list:
-    return [vocoder.convert_codes(s, None) for s in samples]
-
-
-def build_judges(vocoder: VocoderOnly, selection: Selection, recordings: Dict[Path, np.ndarray],
-                 classes: Dict[str, list],
-                 encoder: Optional[speaker_encoder.SpeakerEncoder] = None) -> Judges:
-    """Centroids from the references, the threshold at the probes' equal error rate, and
-    judge 2 trained on ``classifier_train`` (all real speech through the vocoder path)."""
-    encoder = encoder or speaker_encoder.pretrained()
-    embed = encoder.embed_utterances
-    references = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.references]))
-    speaker = SpeakerJudge(centroids(references, _speakers(selection.references)))
-    probe_speakers = _speakers(selection.probes)
-    probes_vocoded = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.probes]))
-    probes_raw = embed([recordings[u.path] for u in selection.probes])
-    eer, speaker.threshold = equal_error_rate(
-        *verification_trials(speaker, probes_vocoded, probe_speakers))
-    train = embed(_vocoded(vocoder, [recordings[u.path] for u in selection.classifier_train]))
-    labels = LabelJudge.train(train, [u.labels for u in selection.classifier_train], classes)
-    labels.measure_ceiling(probes_vocoded, [u.labels for u in selection.probes])
-    calibration = {
-        'equal_error_rate': eer, 'threshold': speaker.threshold,
-        'chance': 1 / len(speaker.speakers),
-        'identification': {
-            'real': _accuracy(speaker.identify(probes_raw), probe_speakers),
-            'real_vocoded': _accuracy(speaker.identify(probes_vocoded), probe_speakers)},
-        'confusion_real_vocoded': confusion(speaker.identify(probes_vocoded), probe_speakers,
-                                            speaker.speakers),
-        'centroid_similarity': speaker.similarities(
-            np.stack([speaker.centroids[s] for s in speaker.speakers])).round(4).tolist(),
-        'judge2_ceiling': dict(labels.ceiling),
-        'judge2_train_utterances': len(selection.classifier_train),
-    }
-    return Judges(encoder, speaker, labels, calibration, probes_raw, probes_vocoded)
-
-
-def _speakers(utterances: Sequence[Utterance]) -> list:
-    return [u.labels['speaker'] for u in utterances]
-
-
-def _accuracy(predicted: Sequence[str], expected: Sequence[str]) -> float:
-    return float(np.mean([p == e for p, e in zip(predicted, expected)]))
-
-
-def confusion(predicted: Sequence[str], expected: Sequence[str], speakers: Sequence[str]) -> list:
-    """Counts [expected][predicted] in ``speakers`` order."""
-    index = {s: i for i, s in enumerate(speakers)}
-    matrix = np.zeros((len(speakers), len(speakers)), dtype=int)
-    for p, e in zip(predicted, expected):
-        matrix[index[e], index[p]] += 1
-    return matrix.tolist()
-
-
-# ---------------------------------------------------------------------------- scoring
-
-def speaker_labels(corpus_or_utterances, speaker: str) -> dict:
-    """A speaker's full label set as the manifest gives it (the first utterance's)."""
-    for utterance in corpus_or_utterances:
-        if utterance.labels.get('speaker') == speaker:
-            return {k: v for k, v in utterance.labels.items() if v is not None}
-    return {'speaker': speaker}
-
-
-def score_row(judges: Judges, embeddings: np.ndarray, sources: list, targets: list,
-              expected_labels: List[dict]) -> dict:
-    """Judge 1's metrics and judge 2's accuracy per group for one row of the table."""
-    row = judges.speaker.score(embeddings, sources, targets)
-    row['judge2'] = {}
-    for group in judges.labels.classifiers:
-        wanted = [labels.get(group) for labels in expected_labels]
-        rows = [i for i, w in enumerate(wanted) if w is not None]
-        row['judge2'][group] = (judges.labels.accuracy(group, embeddings[rows],
-                                                       [wanted[i] for i in rows])
-                                if rows else None)
-    return row
-
-
-def per_direction(row: dict, sources: Sequence[str], targets: Sequence[str],
-                  threshold: float) -> dict:
-    """``{'a->b': {n, target_accepted, verified, similarity_margin}}``: a model that turns
-    every input into one speaker is accepted half the time overall, never in one direction."""
-    return grouped_scores(row, [f'{s}->{t}' for s, t in zip(sources, targets)], targets,
-                          threshold)
-
-
-def per_pairing(row: dict, sources: Sequence[str], targets: Sequence[str], threshold: float,
-                sexes: Dict[str, Optional[str]]) -> dict:
-    """The same over ``same-sex`` and ``cross-sex`` pairs (pairs with an unlabelled speaker
-    are in neither)."""
-    return grouped_scores(row, pairing_kinds(sources, targets, sexes), targets, threshold)
-
-
-def pairing_kinds(sources: Sequence[str], targets: Sequence[str],
-                  sexes: Dict[str, Optional[str]]) -> list:
-    """Per pair, ``'same-sex'``, ``'cross-sex'``, or None where a speaker's sex is unknown."""
-    return [None if sexes.get(s) is None or sexes.get(t) is None
-            else 'same-sex' if sexes[s] == sexes[t] else 'cross-sex'
-            for s, t in zip(sources, targets)]
-
-
-def grouped_scores(row: dict, keys: Sequence[Optional[str]], targets: Sequence[str],
-                   threshold: float) -> dict:
-    """Judge 1's metrics over the pairs of each key (None: left out)."""
-    per = row['per_utterance']
-    grouped = {}
-    for n, key in enumerate(keys):
-        if key is not None:
-            grouped.setdefault(key, []).append(n)
-    result = {}
-    for key, members in sorted(grouped.items()):
-        to_target = np.asarray(per['similarity_target'])[members]
-        to_source = np.asarray(per['similarity_source'])[members]
-        result[key] = {
-            'n': len(members),
-            'target_accepted': float(np.mean([per['predicted'][n] == targets[n]
-                                              for n in members])),
-            'verified': float(np.mean(to_target >= threshold)),
-            'similarity_margin': float(np.mean(to_target - to_source))}
-    return result
-
-
-def worse_direction(row: dict) -> Optional[float]:
-    """The lowest target-accepted rate over directions."""
-    directions = row.get('directions') or {}
-    return min((d['target_accepted'] for d in directions.values()), default=None)
 
 
 @dataclasses.dataclass
@@ -342,7 +85,7 @@ def judge_conversions(converter: Converter, judges: Judges, selection: Selection
     baselines = baselines or {}
     speakers = judges.speaker.speakers
     pairs = choose_pairs(selection.probes, speakers, limits.pairs, limits.seed)
-    probe_speakers = _speakers(selection.probes)
+    probe_speakers = speakers_of(selection.probes)
     by_speaker = {s: [i for i, p in enumerate(probe_speakers) if p == s] for s in speakers}
     target_probe = [by_speaker[t][n % len(by_speaker[t])] for n, (_, t) in enumerate(pairs)]
     target_labels = {s: speaker_labels(all_labels, s) for s in speakers}
@@ -436,7 +179,7 @@ def transcripts(converter: Converter, selection: Selection, recordings, pairs,
         'truth': {name: content.mean_agreement((p[name], p['truth']) for p in with_truth)
                   for name in ('source',) + tuple(rows)},
         'pairs': per_pair,
-        'recogniser': 'PocketSphinx 5, its US-English model (chainer_vc.content)'}
+        'recogniser': 'PocketSphinx 5, its US-English model (chainer_vc.judging.content)'}
 
 
 def _convert_pairs(converter: Converter, selection: Selection, recordings, pairs,
@@ -470,7 +213,7 @@ def distances(converter: Converter, selection: Selection, recordings, pairs, con
         with warnings_about(path):
             lsd['cycle'].append(cycle_distance(converter, source, converted[n], own))
             if identity:
-                lsd['identity'].append(conversion.log_spectral_distance(
+                lsd['identity'].append(spectrogram.log_spectral_distance(
                     source, converter.convert_codes(source, own), converter.distance_config))
     return lsd
 
@@ -485,7 +228,7 @@ def content_metrics(converter: Converter, selection: Selection, recordings, pair
         return {'cycle_lsd': float(np.mean(lsd['cycle']))}
     vocoder = VocoderOnly.like(converter)
     sources = [recordings[selection.probes[i].path] for i, _ in pairs]
-    lsd['vocoder'] = [conversion.log_spectral_distance(
+    lsd['vocoder'] = [spectrogram.log_spectral_distance(
         source, vocoder.convert_codes(source, None), converter.distance_config)
         for source in sources]
     sensitivity = [_sensitivity(converter, recordings[selection.probes[i].path], target_labels)
@@ -504,7 +247,7 @@ def cycle_distance(converter: Converter, source: np.ndarray, converted: np.ndarr
                    source_codes: np.ndarray) -> float:
     """Log-spectral distance (dB) of the source to its conversion converted back."""
     cycled = converter.convert_codes(converted, source_codes)
-    return conversion.log_spectral_distance(source, cycled, converter.distance_config)
+    return spectrogram.log_spectral_distance(source, cycled, converter.distance_config)
 
 
 def _labelled(labels: dict) -> dict:
@@ -513,15 +256,9 @@ def _labelled(labels: dict) -> dict:
 
 def _sensitivity(converter: Converter, samples: np.ndarray, target_labels: dict) -> dict:
     unit = converter.kind.encode(samples).unit
-    outputs = [conversion.to_cpu(converter.generate(unit, converter.target_codes(labels)))
+    outputs = [devices.to_cpu(converter.generate(unit, converter.target_codes(labels)))
                for labels in target_labels.values()]
     return label_sensitivity(outputs, unit)
-
-
-# ---------------------------------------------------------------------------- entry point
-
-def load_audio(utterances: Sequence[Utterance], config) -> Dict[Path, np.ndarray]:
-    return {u.path: conversion.load_utterance(u.path, config) for u in utterances}
 
 
 def prepare(converter: Converter, run_dir: PathLike, manifest: PathLike,

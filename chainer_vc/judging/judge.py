@@ -1,6 +1,6 @@
 """Judges of a conversion that never trained with the Generator.
 
-Judge 1 is the pretrained GE2E speaker encoder (:mod:`chainer_vc.speaker_encoder`): each
+Judge 1 is the pretrained GE2E speaker encoder (:mod:`chainer_vc.judging.speaker_encoder`): each
 speaker is the L2-normalised mean embedding (centroid) of real utterances, and an utterance
 is scored by its cosine similarity to the centroids. Judge 2 is a small classifier per label
 group (speaker, sex, region, ...) trained on GE2E embeddings of real speech only; its
@@ -17,7 +17,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy as np
 
-from chainer_vc.dynamics import utterance_distance
+from chainer_vc.features.dynamics import utterance_distance
 
 # ---------------------------------------------------------------------------- judge 1
 
@@ -175,7 +175,7 @@ def _fit(x: np.ndarray, t: np.ndarray, n_classes: int, steps: int,
 
 def label_sensitivity(outputs: Sequence[np.ndarray], source: np.ndarray) -> dict:
     """How much G's output depends on its label, next to how much G changes its input, and
-    how much it changes how the input's bands move in time (:mod:`chainer_vc.dynamics`).
+    how much it changes how the input's bands move in time (:mod:`chainer_vc.features.dynamics`).
 
     ``outputs``: G(x, c) for several labels c, same shape as ``source`` (x: frames, bins)."""
     outputs = [np.asarray(o, dtype=np.float64) for o in outputs]

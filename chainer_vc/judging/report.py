@@ -18,9 +18,11 @@ from typing import Optional, Sequence
 import matplotlib
 import numpy as np
 
-from chainer_vc import audio, features
-from chainer_vc.evaluation import ROW_TITLES, ROWS, Evaluation, worse_direction
-from chainer_vc.files import write_text_atomic
+from chainer_vc.common import audio
+from chainer_vc.features import spectrogram
+from chainer_vc.judging.evaluation import ROW_TITLES, ROWS, Evaluation
+from chainer_vc.judging.scoring import worse_direction
+from chainer_vc.common.files import write_text_atomic
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -31,9 +33,9 @@ ROLE_TITLES = {'source': 'source', 'baseline': 'baseline (no training)', 'conver
 
 
 def write(out: Path, evaluation: Evaluation, command: str,
-          config: Optional[features.SpectrogramConfig] = None) -> Path:
+          config: Optional[spectrogram.SpectrogramConfig] = None) -> Path:
     """Write everything into ``out`` (created); returns the README's path."""
-    config = config or features.SpectrogramConfig()
+    config = config or spectrogram.SpectrogramConfig()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = dict(evaluation.report, command=command)
@@ -273,10 +275,10 @@ def plot_similarity(report: dict, path: Path) -> None:
 
 
 def plot_spectrogram(samples: np.ndarray, path: Path, title: str,
-                     config: features.SpectrogramConfig) -> None:
+                     config: spectrogram.SpectrogramConfig) -> None:
     """The model's band of the signal, as the model sees it ([0, 1] log-magnitudes)."""
     samples = np.pad(samples, (0, max(0, config.fft_size - len(samples))))
-    unit = features.to_unit(np.abs(features.band(features.stft(
+    unit = spectrogram.to_unit(np.abs(spectrogram.band(spectrogram.stft(
         audio.peak_normalize(samples), config), config)), config)
     low, high = config.band_hz
     seconds = len(samples) / config.sample_rate
@@ -295,7 +297,7 @@ def plot_spectrogram(samples: np.ndarray, path: Path, title: str,
 # ---------------------------------------------------------------------- listening page
 
 def write_examples(out: Path, examples: Sequence[dict],
-                   config: features.SpectrogramConfig) -> list:
+                   config: spectrogram.SpectrogramConfig) -> list:
     """WAVs and spectrogram PNGs of each example; returns their relative paths."""
     (out / 'audio').mkdir(exist_ok=True)
     (out / 'spectrograms').mkdir(exist_ok=True)

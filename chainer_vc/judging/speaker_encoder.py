@@ -3,7 +3,7 @@
 A pretrained speaker-verification network that never trained with our Generator: the judge of
 whose voice a conversion carries. Its trained weights ship inside the ``resemblyzer`` wheel
 (Apache-2.0, ``resemblyzer/pretrained.pt``); they are read with
-:mod:`chainer_vc.torch_checkpoint`, never through torch or the resemblyzer package (which
+:mod:`chainer_vc.judging.torch_checkpoint`, never through torch or the resemblyzer package (which
 imports torch). The computation follows resemblyzer 0.1.4 step by step:
 
 - ``normalize_volume``: raise the utterance to -30 dBFS RMS (never lower it);
@@ -18,7 +18,7 @@ imports torch). The computation follows resemblyzer 0.1.4 step by step:
 One deviation: resemblyzer's ``preprocess_wav`` also cuts pauses longer than ~0.2 s with
 webrtcvad (a C library, not ported). The judge embeds whole utterances instead; every
 utterance it compares (real, vocoded, converted) goes the same way, so none gains from it.
-Resampling to 16 kHz is :func:`chainer_vc.audio.load`'s, not librosa's.
+Resampling to 16 kHz is :func:`chainer_vc.common.audio.load`'s, not librosa's.
 """
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 import threadpoolctl
 
-from chainer_vc import torch_checkpoint
-from chainer_vc.errors import InputError
+from chainer_vc.judging import torch_checkpoint
+from chainer_vc.common.errors import InputError
 
 SAMPLE_RATE = 16000
 WINDOW = 400          # 25 ms

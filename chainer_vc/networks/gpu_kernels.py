@@ -9,7 +9,7 @@ multiplies them where they lie:
 
 - convolution: Chainer's im2col array (N, C, kh, kw, oh, ow) is N matrices (C kh kw, oh ow);
   one batched GEMM ``W (O, C kh kw) @ col[n]`` gives y as (N, O, oh, ow), contiguous.
-- filter gradient: ``chainer_vc.kernels.conv2d_grad_w``, the CPU kernel, whose column array
+- filter gradient: ``chainer_vc.networks.kernels.conv2d_grad_w``, the CPU kernel, whose column array
   (C kh kw, N oh ow) is one copy of a strided view of the padded input, so that a single
   GEMM with the transposed gradient (O, N oh ow) sums over batch and positions.
 - deconvolution: one batched GEMM ``W^T (C_out kh kw, C_in) @ x[n]`` gives the column array
@@ -27,7 +27,7 @@ from chainer.backends import cuda
 from chainer.functions.connection import convolution_2d, deconvolution_2d
 from chainer.utils import conv
 
-from chainer_vc import kernels
+from chainer_vc.networks import kernels
 
 
 def conv2d(x, W, b, sy, sx, ph, pw, out_h, out_w):

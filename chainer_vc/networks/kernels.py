@@ -8,7 +8,7 @@ put half of its time there. The replacements below compute the same sums with on
 in-place updates. Only the ``forward`` of Chainer's own FunctionNodes is replaced, so the
 graphs, and with them every backward and double backward (the gradient penalty), stay
 Chainer's. They apply on CPU arrays, without dilation, groups or ``cover_all``;
-everything else runs Chainer's code. ``chainer_vc.gpu_kernels`` does the same for CuPy.
+everything else runs Chainer's code. ``chainer_vc.networks.gpu_kernels`` does the same for CuPy.
 
 ``with chainer.using_config('vc_fast', False):`` gives the plain Chainer step (benchmarks
 compare the two in one run). Importing ``chainer_vc`` installs the kernels.

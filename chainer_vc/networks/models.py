@@ -8,7 +8,7 @@ import chainer.functions as F
 import chainer.links as L
 import numpy
 
-from chainer_vc import kernels
+from chainer_vc.networks import kernels
 
 
 NORMS = ('batch', 'instance')

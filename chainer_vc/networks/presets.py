@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Mapping
 
-from chainer_vc.features import SpectrogramConfig
+from chainer_vc.features.spectrogram import SpectrogramConfig
 
 
 @dataclasses.dataclass(frozen=True)

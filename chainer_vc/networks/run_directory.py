@@ -16,13 +16,13 @@ from typing import Mapping, Optional, Tuple, Union
 import chainer
 import numpy as np
 
-from chainer_vc.errors import InputError
-from chainer_vc import world
-from chainer_vc.features import SpectrogramConfig
-from chainer_vc.files import NPZ_DAMAGE_ERRORS, error_summary, write_text_atomic
-from chainer_vc.labels import LabelSchema
-from chainer_vc.models import Discriminator, Generator
-from chainer_vc.presets import Preset
+from chainer_vc.common.errors import InputError
+from chainer_vc.features import world
+from chainer_vc.features.spectrogram import SpectrogramConfig
+from chainer_vc.common.files import NPZ_DAMAGE_ERRORS, error_summary, write_text_atomic
+from chainer_vc.common.labels import LabelSchema
+from chainer_vc.networks.models import Discriminator, Generator
+from chainer_vc.networks.presets import Preset
 
 MODEL_JSON = 'model.json'
 FORMAT = 'chainer_vc.model/1'

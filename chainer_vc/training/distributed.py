@@ -18,8 +18,8 @@ import chainer
 import numpy as np
 from chainer.training import extension
 
-from chainer_vc.errors import InputError
-from chainer_vc.extensions import PRIORITY_LAST
+from chainer_vc.common.errors import InputError
+from chainer_vc.training.extensions import PRIORITY_LAST
 
 # ChainerMN's communicators (chainermn.create_communicator); only `naive` runs on the CPU.
 COMMUNICATORS = ('naive', 'flat', 'non_cuda_aware', 'pure_nccl')

@@ -18,14 +18,15 @@ from typing import Optional
 
 import chainer
 
-from chainer_vc import evaluation, extensions as vc_extensions
-from chainer_vc.conversion import Converter
+from chainer_vc.judging import evaluation, scoring, selection
+from chainer_vc.training import extensions as vc_extensions
+from chainer_vc.conversion.converter import Converter
 from chainer_vc.corpus import Corpus
-from chainer_vc.run_directory import ModelConfig
+from chainer_vc.networks.run_directory import ModelConfig
 
 EVAL_KEYS = ('eval/target_accepted', 'eval/similarity_margin', 'eval/cycle_lsd')
 # A few pairs and utterances: judging must cost little next to the training between calls.
-DEFAULT_LIMITS = evaluation.Limits(pairs=8, references=4, probes=4, classifier_train=0,
+DEFAULT_LIMITS = selection.Limits(pairs=8, references=4, probes=4, classifier_train=0,
                                    sensitivity_sources=0, examples=0)
 
 
@@ -36,13 +37,13 @@ class ConversionJudge(chainer.training.Extension):
     priority = chainer.training.extension.PRIORITY_WRITER
 
     def __init__(self, generator, config: ModelConfig, corpus: Corpus, run_dir: Path,
-                 limits: evaluation.Limits = DEFAULT_LIMITS):
+                 limits: selection.Limits = DEFAULT_LIMITS):
         self._generator = generator
         self._config = config
         self._corpus = corpus
         self._limits = limits
         # Chosen now, so that a corpus the judges cannot use stops training before it starts.
-        self._selection = evaluation.select_utterances(corpus, run_dir, limits, 'the corpus')
+        self._selection = selection.select_utterances(corpus, run_dir, limits, 'the corpus')
         self._prepared: Optional[tuple] = None
 
     def _converter(self) -> Converter:
@@ -51,12 +52,12 @@ class ConversionJudge(chainer.training.Extension):
 
     def _prepare(self) -> tuple:
         converter = self._converter()
-        selection = self._selection
-        recordings = evaluation.load_audio(selection.references + selection.probes,
+        chosen = self._selection
+        recordings = selection.load_audio(chosen.references + chosen.probes,
                                            converter.features)
         classes = {group.name: list(group.classes) for group in self._config.labels.groups}
-        judges = evaluation.build_judges(evaluation.VocoderOnly.like(converter), selection,
-                                         recordings, classes)
+        judges = scoring.build_judges(scoring.VocoderOnly.like(converter), chosen,
+                                      recordings, classes)
         return judges, recordings
 
     def __call__(self, trainer):

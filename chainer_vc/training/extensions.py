@@ -10,8 +10,10 @@ import matplotlib
 import numpy as np
 from chainer.training import extensions, triggers
 
-from chainer_vc import audio, conversion, feature_kinds
-from chainer_vc.labels import LabelSchema
+from chainer_vc.common import devices
+from chainer_vc.common import audio
+from chainer_vc.features import kinds
+from chainer_vc.common.labels import LabelSchema
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -125,7 +127,7 @@ class SampleReport(chainer.training.Extension):
         self._generator = generator
         self._schema = schema
         self._config = dataset.config
-        self._kind = kind or feature_kinds.build(dataset.config, schema)
+        self._kind = kind or kinds.build(dataset.config, schema)
         rng = np.random.default_rng(seed)
         combinations = dataset.label_combinations()
         picks = [_pick_utterance(dataset.codes, combination, rng)
@@ -154,10 +156,10 @@ class SampleReport(chainer.training.Extension):
             for codes in self._target_codes:
                 fake = self._generator(x, xp.asarray(self._schema.generator_input(codes[None])))
                 row.append(('to ' + self._target_name(codes),
-                            conversion.to_cpu(fake.array[0, 0]), codes))
+                            devices.to_cpu(fake.array[0, 0]), codes))
             cycle = self._generator(fake, source_labels)
             row.append(('cycle from ' + self._target_name(self._target_codes[-1]),
-                        conversion.to_cpu(cycle.array[0, 0]), None))
+                        devices.to_cpu(cycle.array[0, 0]), None))
         for index, (title, patch, codes) in enumerate(row):
             name = 'input' if index == 0 else _file_safe(title)
             audio.save(out / f'{stem}_{name}.wav', to_audio(patch, codes),

@@ -17,9 +17,9 @@ from typing import Callable, List, Optional, Tuple, Union
 import chainer
 import numpy as np
 
-from chainer_vc import distributed
-from chainer_vc.errors import InputError
-from chainer_vc.files import NPZ_DAMAGE_ERRORS, error_summary
+from chainer_vc.training import distributed
+from chainer_vc.common.errors import InputError
+from chainer_vc.common.files import NPZ_DAMAGE_ERRORS, error_summary
 
 SNAPSHOT_PATTERN = re.compile(r'^snapshot_iter_(\d+)$')
 # What a write cut short by a crash leaves: Chainer's snapshot writers save into a folder

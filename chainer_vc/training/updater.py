@@ -10,8 +10,8 @@ import chainer.functions as F
 import numpy as np
 from chainer import training
 
-from chainer_vc.dynamics import dynamics_distance
-from chainer_vc.labels import LabelSchema, drop_groups
+from chainer_vc.features.dynamics import dynamics_distance
+from chainer_vc.common.labels import LabelSchema, drop_groups
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +46,7 @@ class TrainingConfig:
     lambda_cls_fake: float = 0.0
     # Conversion uses the exponential moving average of G's weights with this decay per
     # iteration (1: their mean), from iteration gen_average_from on (0, the seed: G's last
-    # weights); see chainer_vc.averaging.
+    # weights); see chainer_vc.training.averaging.
     gen_average: float = 0.0
     gen_average_from: int = 1
     # The conversion keeps how its source's band levels move in time (weight of
