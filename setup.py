@@ -5,6 +5,7 @@ setup(
     version='0.1.0',
     description='StarGAN voice conversion in Chainer, reproducing experiment cfcefd21',
     packages=find_packages(include=['chainer_vc', 'chainer_vc.*']),
+    license='MIT',
     python_requires='>=3.9',
     install_requires=[
         'chainer==7.8.1',
